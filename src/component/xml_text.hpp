@@ -1,0 +1,21 @@
+// Making foreign text valid XML character data (SPEC §3 last point).
+// Pure; thread-safe.
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace sb::xmpp {
+
+// Returns text that is valid UTF-8 and contains only characters XML 1.0 allows:
+// invalid UTF-8 sequences (overlong, surrogates, > U+10FFFF, truncated) become
+// U+FFFD; C0 controls except TAB, LF, CR, plus U+FFFE/U+FFFF, are removed.
+// Escaping of <, &, > and quotes is done by the serializer, not here.
+std::string sanitize_text(std::string_view in);
+
+// True if `in` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+bool is_valid_utf8(std::string_view in);
+
+// Escapes & < > " ' for use in character data or attribute values.
+std::string xml_escape(std::string_view in);
+
+}  // namespace sb::xmpp

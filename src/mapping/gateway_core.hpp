@@ -1,0 +1,66 @@
+// The core for one component domain: stanzas and transport events in, effects out
+// (DESIGN.md "Three rings"). No sockets, no threads, no wall clock: a Clock is
+// injected, and the registry is an interface (SQLite in production, the same
+// SQLite in :memory: in tests).
+//
+// What it answers itself, for every transport (SPEC §4): disco#info/#items,
+// XEP-0077 registration, XEP-0100 gateway, XEP-0050 commands (settings; admin:
+// list users, statistics, disconnect a user), XEP-0199 ping, XEP-0092 version,
+// the domain's presence (following the transport's LinkState) and subscriptions,
+// and the stanza errors. Messages and presence for legacy JIDs are checked
+// (allowed, registered, address valid) and handed to the transport as Commands.
+//
+// Threading: one thread (the io thread). Ownership: borrows transport, registry
+// and clock, which outlive it.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+#include "common/clock.hpp"
+#include "component/stanza.hpp"
+#include "mapping/registry.hpp"
+#include "transports/api/transport.hpp"
+
+namespace sb::mapping {
+
+struct SendStanza { xmpp::Stanza stanza; };
+struct ToTransport { transport::Command command; };
+using Effect = std::variant<SendStanza, ToTransport>;
+using Effects = std::vector<Effect>;
+
+struct CoreConfig {
+  std::string domain;                 // "mqtt.example.org"
+  std::vector<std::string> allow;     // JID globs; empty = nobody but admins
+  std::vector<std::string> admins;    // bare JIDs
+  std::string version = SB_VERSION;   // XEP-0092
+};
+
+class GatewayCore {
+ public:
+  GatewayCore(CoreConfig cfg, transport::Transport& transport, Registry& registry, const Clock& clock);
+  ~GatewayCore();
+  GatewayCore(const GatewayCore&) = delete;
+  GatewayCore& operator=(const GatewayCore&) = delete;
+
+  // A stanza the server routed to this component.
+  Effects on_stanza(const xmpp::Stanza& s);
+  // An event from the transport (already on the io thread).
+  Effects on_event(transport::Event e);
+  // The component stream is authenticated (again): announce the domain and the
+  // legacy contacts' presence to subscribers.
+  Effects on_connected();
+  // Graceful stop (SPEC §1): unavailable for every legacy contact made available,
+  // and for the domain.
+  Effects on_shutdown();
+
+  bool backend_up() const;
+  const std::string& domain() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sb::mapping

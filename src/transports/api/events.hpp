@@ -1,0 +1,101 @@
+// Values that cross between the core and a transport. Transports never see XML:
+// the core turns these into stanzas and stanzas into these.
+//
+// Identities: `user` is always the XMPP user's bare JID ("alice@example.org");
+// `peer` is the legacy id, decoded ("home/kitchen", "#chan%irc.libera.chat",
+// "+15551234567"), never XEP-0106-escaped; the AddressCodec maps it to a localpart.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sb::transport {
+
+enum class MessageKind { Chat, Groupchat, Normal, Headline };
+
+// Why a command failed, as the XMPP user will be told (mapped to RFC 6120 stanza
+// errors by the core: NotFound -> item-not-found, Forbidden -> forbidden,
+// Unavailable -> recipient-unavailable, BadRequest -> bad-request, Conflict ->
+// conflict, Internal -> internal-server-error, NotAcceptable -> not-acceptable).
+enum class Failure { NotFound, Forbidden, Unavailable, BadRequest, Conflict, Internal, NotAcceptable };
+
+// ---- transport -> core -------------------------------------------------------
+
+// A message from the legacy side to one XMPP user (or, with user empty, to every
+// user who receives this peer's traffic: config subscribers + presence subscribers).
+struct InboundMessage {
+  std::string user;
+  std::string peer;
+  std::string peer_resource;  // e.g. the speaking nick in a room; empty for none
+  std::string body;           // any bytes: the core repairs UTF-8 and strips what XML forbids
+  std::string id;             // stable legacy id when known (dedupe, XEP-0359 origin-id)
+  MessageKind kind = MessageKind::Chat;
+  std::string oob_url;        // XEP-0066, e.g. MMS media
+  std::optional<std::int64_t> timestamp_ms;  // XEP-0203 delay when not "now"
+};
+
+// Presence of a legacy contact. user empty = to everyone who sees this peer.
+struct PresenceUpdate {
+  std::string user;
+  std::string peer;
+  std::string peer_resource;
+  bool available = true;
+  std::string show;    // "", "away", "chat", "dnd", "xa"
+  std::string status;  // human-readable
+};
+
+// Answer to an OutboundMessage/OutboundPresence, matched by `ref`.
+struct SendOutcome {
+  std::uint64_t ref = 0;
+  bool ok = true;
+  Failure failure = Failure::Internal;  // when !ok
+  std::string text;                     // human-readable reason when !ok
+  bool delivered = false;               // ok and the backend confirmed delivery -> XEP-0184 receipt
+};
+
+// The backend (broker, IRC server, provider) as a whole: becomes the domain's presence.
+struct LinkState {
+  bool up = false;
+  std::string text;  // why, shown as the presence status
+};
+
+using Event = std::variant<InboundMessage, PresenceUpdate, SendOutcome, LinkState>;
+
+// ---- core -> transport -------------------------------------------------------
+
+// Every command carries `ref`; the transport answers with a SendOutcome when the
+// core asked for one (want_outcome) and always when it fails.
+struct OutboundMessage {
+  std::uint64_t ref = 0;
+  std::string user;           // bare JID of the sender, already checked: allowed and registered
+  std::string user_resource;
+  std::string peer;
+  std::string peer_resource;
+  std::string body;
+  MessageKind kind = MessageKind::Chat;
+  std::string subject;        // set when the stanza carried <subject/> (e.g. IRC topic)
+  bool want_outcome = false;  // a XEP-0184 receipt was requested
+};
+
+struct OutboundPresence {
+  std::uint64_t ref = 0;
+  std::string user;
+  std::string user_resource;
+  std::string peer;
+  std::string peer_resource;
+  bool available = true;  // false: unavailable (leave)
+  std::string show, status;
+  std::string type;       // "", "unavailable", "probe", "subscribe", "unsubscribe"
+};
+
+struct UserRegistered { std::string user; std::vector<std::pair<std::string, std::string>> fields; };
+struct UserRemoved { std::string user; };         // drop every legacy session of this user
+struct DisconnectUser { std::string user; };      // admin command: close sessions, keep registration
+struct SettingsChanged { std::string user; std::vector<std::pair<std::string, std::string>> settings; };
+
+using Command = std::variant<OutboundMessage, OutboundPresence, UserRegistered, UserRemoved,
+                             DisconnectUser, SettingsChanged>;
+
+}  // namespace sb::transport

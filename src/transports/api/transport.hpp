@@ -1,0 +1,89 @@
+// The interface every transport implements; the core knows nothing else of it.
+//
+// Threading: every method is called on the io thread (the core's). start(),
+// send() and stop() never block: a transport that has its own threads (Paho,
+// curl) hands results back through EventSink::deliver, which is thread-safe and
+// posts to the io thread. Queries (items, validate_registration, …) must answer
+// from state the transport already holds, without I/O.
+// Ownership: the app owns transports and the sink; the sink outlives the transport.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+#include "transports/api/address_codec.hpp"
+#include "transports/api/events.hpp"
+
+namespace sb::transport {
+
+// Thread-safe: may be called from any thread; events are handled on the io thread
+// in the order delivered.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void deliver(Event e) = 0;
+};
+
+// A form field the transport asks for (registration, settings). Named after
+// XEP-0077's registered fields where one fits ("nick", "password", "phone"),
+// so the legacy <nick/> elements work as well as the XEP-0004 form.
+struct Field {
+  std::string var;
+  std::string label;
+  std::string type = "text-single";  // XEP-0004 field type
+  bool required = false;
+  std::string value;                 // default / current
+  std::vector<std::string> options;  // list-single
+  std::string desc;
+};
+
+using FieldValues = std::vector<std::pair<std::string, std::string>>;
+
+// An item for disco#items on the domain (IRC servers, a user's MQTT devices).
+struct Item {
+  std::string peer;  // legacy id; the core turns it into a JID; empty = the domain itself
+  std::string name;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // XEP-0030 identity type under category "gateway": "mqtt", "irc", "sms".
+  virtual std::string_view kind() const = 0;
+  virtual std::string_view display_name() const = 0;      // e.g. "MQTT gateway"
+  virtual std::vector<std::string> features() const { return {}; }  // extra disco features
+  virtual const AddressCodec& addresses() const = 0;
+
+  // XEP-0077: fields a user supplies when registering (may be empty: then an
+  // empty submitted form registers an allowed user).
+  virtual std::vector<Field> registration_fields() const { return {}; }
+  virtual std::string registration_instructions() const { return "Register with this gateway."; }
+  // Checks (and may normalise) submitted values for `user`; returns an error text
+  // for the user if they are not acceptable.
+  virtual std::optional<std::string> validate_registration(std::string_view user, FieldValues& values) const {
+    (void)user; (void)values;
+    return std::nullopt;
+  }
+  // Per-user settings, offered as an ad-hoc command (XEP-0050).
+  virtual std::vector<Field> settings_fields() const { return {}; }
+  // Must a user register before using this gateway? (SPEC §4: else registration-required)
+  virtual bool requires_registration() const { return true; }
+
+  // XEP-0100 jabber:iq:gateway: the prompt text and the conversion of what a user
+  // typed (a phone number, a nick) to a legacy id; nullopt = not supported / invalid.
+  virtual std::optional<std::string> gateway_prompt() const { return std::nullopt; }
+  virtual std::optional<std::string> gateway_resolve(std::string_view input) const { (void)input; return std::nullopt; }
+
+  // disco#items on the domain for this user.
+  virtual std::vector<Item> items(std::string_view user) const { (void)user; return {}; }
+  // Admin statistics: name/value lines for the statistics command.
+  virtual std::vector<std::pair<std::string, std::string>> stats() const { return {}; }
+
+  virtual void start(EventSink& sink) = 0;  // non-blocking; reports LinkState soon
+  virtual void send(Command cmd) = 0;       // non-blocking
+  virtual void stop() = 0;                  // idempotent, graceful, non-blocking
+};
+
+}  // namespace sb::transport
