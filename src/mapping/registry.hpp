@@ -29,8 +29,9 @@ class Registry : public transport::Store {
   virtual std::optional<Registration> registration(std::string_view domain, std::string_view user) = 0;
   virtual std::vector<Registration> registrations(std::string_view domain) = 0;
   virtual void put_registration(std::string_view domain, const Registration& r) = 0;  // insert or replace
-  // Deletes the registration and everything of this user in the domain (mappings,
-  // subscriptions, settings). False if there was none.
+  // Deletes the registration and everything of this user in the domain
+  // (registration fields, the user's subscriptions and settings). Legacy-id
+  // mappings are shared between users and stay. False if there was none.
   virtual bool remove_registration(std::string_view domain, std::string_view user) = 0;
 
   // Presence subscriptions of a user to a legacy contact ("" = the domain itself).

@@ -26,6 +26,8 @@ class Store {
   virtual std::optional<std::string> get_state(std::string_view domain, std::string_view key) = 0;
   virtual void delete_state(std::string_view domain, std::string_view key) = 0;
   // Durable FIFO queues, named per domain ("outbox", "inbox", ...).
+  // enqueue returns the item's id (> 0), or 0 when it could not be stored: the
+  // caller must then treat the item as NOT accepted (answer an error, don't ack).
   virtual std::int64_t enqueue(std::string_view domain, std::string_view queue, std::string_view payload) = 0;
   virtual std::vector<QueuedItem> peek(std::string_view domain, std::string_view queue, std::size_t limit) = 0;
   virtual void ack(std::string_view domain, std::string_view queue, std::int64_t id) = 0;  // remove

@@ -1,0 +1,110 @@
+#include "app/domain_runtime.hpp"
+
+#include <boost/asio/post.hpp>
+#include "common/log.hpp"
+
+namespace sb::app {
+namespace {
+constexpr std::string_view kSpool = "spool";
+
+// The server to ping for delivery proofs: configured, else the component's
+// parent domain ("mqtt.example.org" -> "example.org").
+std::string ping_target(const Config& cfg, const std::string& domain) {
+  if (!cfg.xmpp.server_domain.empty()) return cfg.xmpp.server_domain;
+  auto dot = domain.find('.');
+  return dot == std::string::npos ? domain : domain.substr(dot + 1);
+}
+}  // namespace
+
+DomainRuntime::DomainRuntime(boost::asio::io_context& io, const Config& cfg, const ComponentConfig& comp,
+                             std::unique_ptr<transport::Transport> transport, mapping::Registry& registry,
+                             const Clock& clock)
+    : io_(io), domain_(comp.domain), transport_(std::move(transport)), registry_(registry) {
+  mapping::CoreConfig core_cfg;
+  core_cfg.domain = comp.domain;
+  core_cfg.allow = comp.allow;
+  core_cfg.admins = cfg.admins;
+  core_ = std::make_unique<mapping::GatewayCore>(std::move(core_cfg), *transport_, registry_, clock);
+
+  xmpp::SessionConfig sc;
+  sc.domain = comp.domain;
+  sc.secret = comp.secret;
+  sc.ping_target = ping_target(cfg, comp.domain);
+  sc.max_stanza_bytes = cfg.xmpp.max_stanza_bytes;
+  sc.max_queue = cfg.xmpp.max_queue;
+  sc.keepalive = std::chrono::seconds(cfg.xmpp.keepalive_seconds);
+  sc.ping_timeout = std::chrono::seconds(cfg.xmpp.ping_timeout_seconds);
+
+  xmpp::LinkHandlers h;
+  h.on_stanza = [this](xmpp::Stanza&& s) { on_stanza(std::move(s)); };
+  h.on_authenticated = [this] { execute(core_->on_connected()); };
+  h.on_proven = [this](std::vector<std::uint64_t> tokens) {
+    for (auto t : tokens) {
+      if (auto it = spool_tokens_.find(t); it != spool_tokens_.end()) {
+        registry_.ack(domain_, kSpool, it->second);
+        spool_tokens_.erase(it);
+      }
+    }
+  };
+  link_ = std::make_shared<xmpp::ComponentLink>(io_, cfg.xmpp.host, static_cast<std::uint16_t>(cfg.xmpp.port),
+                                                std::move(sc), clock, std::move(h));
+}
+
+DomainRuntime::~DomainRuntime() { *alive_ = false; }
+
+void DomainRuntime::start() {
+  // Stanzas spooled by the previous run go first, in order (SPEC §3, §10).
+  auto spooled = registry_.peek(domain_, kSpool, 1'000'000);
+  if (!spooled.empty()) log::get(domain_)->info("re-sending {} stanzas spooled by the previous run", spooled.size());
+  for (auto& item : spooled) {
+    auto token = next_token_++;
+    spool_tokens_[token] = item.id;
+    link_->send_xml(item.payload, token);
+  }
+  link_->start();
+  transport_->start(*this);
+}
+
+void DomainRuntime::deliver(transport::Event e) {
+  // Any thread -> the io thread. The runtime outlives the io loop's handlers.
+  boost::asio::post(io_, [this, alive = alive_, e = std::move(e)]() mutable {
+    if (!*alive) return;
+    if (auto* ls = std::get_if<transport::LinkState>(&e)) {
+      backend_text_ = ls->text;
+      log::get(domain_)->info("backend {}: {}", ls->up ? "up" : "down", ls->text);
+    }
+    execute(core_->on_event(std::move(e)));
+  });
+}
+
+void DomainRuntime::on_stanza(xmpp::Stanza&& s) { execute(core_->on_stanza(s)); }
+
+void DomainRuntime::execute(mapping::Effects effects) {
+  for (auto& effect : effects) {
+    if (auto* st = std::get_if<mapping::SendStanza>(&effect)) {
+      link_->send(std::move(st->stanza));
+    } else if (auto* tt = std::get_if<mapping::ToTransport>(&effect)) {
+      transport_->send(std::move(tt->command));
+    }
+  }
+}
+
+void DomainRuntime::stop(std::function<void()> done) {
+  execute(core_->on_shutdown());
+  transport_->stop();
+  link_->stop(std::move(done));
+}
+
+void DomainRuntime::spool_undelivered() {
+  std::size_t n = 0;
+  std::unordered_map<std::uint64_t, bool> already;
+  for (auto& [token, id] : spool_tokens_) already[token] = true;
+  for (auto& [xml, token] : link_->session().undelivered()) {
+    if (token && already.count(token)) continue;  // still in the spool from last time
+    registry_.enqueue(domain_, kSpool, xml);
+    ++n;
+  }
+  if (n) log::get(domain_)->warn("spooled {} stanzas the server has not acknowledged; they are sent at next start", n);
+}
+
+}  // namespace sb::app

@@ -1,0 +1,396 @@
+#include "mapping/sqlite_registry.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <sqlite3.h>
+#include "common/log.hpp"
+#include "mapping/sqlite_schema.hpp"
+
+namespace sb::mapping {
+
+using sqlite::Blob;
+using sqlite::Query;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return sb::log::get("registry"); }
+
+// Sets one PRAGMA and checks the value SQLite reports back where it can differ
+// from the request (journal_mode falls back silently, e.g. on ":memory:").
+bool configure(sqlite::Db& db, bool in_memory, std::string& error) {
+  // busy_timeout: the flock keeps other switchboards out, but a sqlite3 shell
+  // reading the file may briefly hold a lock; wait rather than fail a write.
+  if (!db.exec("PRAGMA busy_timeout = 2000") || !db.exec("PRAGMA foreign_keys = ON")) {
+    error = db.error();
+    return false;
+  }
+  if (!in_memory) {
+    Query q = db.query("PRAGMA journal_mode = WAL");
+    if (!q || q->step() != SQLITE_ROW) {
+      error = "cannot enable WAL: " + db.error();
+      return false;
+    }
+    if (q->text(0) != "wal") {
+      error = "cannot enable WAL (journal_mode is " + q->text(0) + ")";
+      return false;
+    }
+  }
+  // WAL + NORMAL: commits are durable against a crash of the process (kill -9),
+  // not against power loss of the last transactions; fsync only at checkpoint.
+  if (!db.exec("PRAGMA synchronous = NORMAL")) {
+    error = db.error();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<SqliteRegistry> SqliteRegistry::open(const std::string& path, std::string& error,
+                                                     const Clock* clock) {
+  std::unique_ptr<SqliteRegistry> r(new SqliteRegistry());
+  if (clock) {
+    r->clock_ = clock;
+  } else {
+    r->own_clock_ = std::make_unique<SystemClock>();
+    r->clock_ = r->own_clock_.get();
+  }
+  const bool in_memory = path == ":memory:";
+  if (!in_memory) {
+    std::filesystem::path p(path);
+    if (p.has_parent_path()) {
+      std::error_code ec;
+      std::filesystem::create_directories(p.parent_path(), ec);
+      if (ec) {
+        error = "cannot create directory " + p.parent_path().string() + ": " + ec.message();
+        return nullptr;
+      }
+    }
+    const std::string lock_path = path + ".lock";
+    // SPEC §5: a second instance on the same file is refused with a clear error.
+    switch (r->lock_.acquire(lock_path, error)) {
+      case sqlite::LockFile::Result::Locked: break;
+      case sqlite::LockFile::Result::Held:
+        error = "another switchboard instance is using " + path + " (lock " + lock_path + " is held)";
+        return nullptr;
+      case sqlite::LockFile::Result::Failed: return nullptr;
+    }
+  }
+  if (!r->db_.open(path, error)) return nullptr;
+  std::string why;
+  if (!configure(r->db_, in_memory, why)) {
+    error = "cannot configure database " + path + ": " + why;
+    return nullptr;
+  }
+  if (!sqlite::migrate(r->db_, sqlite::latest_schema_version(), why)) {
+    error = path + ": " + why;
+    return nullptr;
+  }
+  return r;
+}
+
+SqliteRegistry::~SqliteRegistry() = default;
+
+void SqliteRegistry::log_failure(std::string_view what) {
+  std::string detail = db_.error();
+  if (db_.handle()) detail = sqlite3_errmsg(db_.handle());
+  logger()->error("{} failed: {}", what, detail);
+}
+
+std::int64_t SqliteRegistry::now_ms() const { return clock_->unix_ms(); }
+
+bool SqliteRegistry::run(Query& q, std::string_view what) {
+  if (!q) {
+    logger()->error("{} failed: {}", what, db_.error());
+    return false;
+  }
+  int rc = q->step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    log_failure(what);
+    return false;
+  }
+  return true;
+}
+
+// ---- Registrations ----
+
+std::optional<Registration> SqliteRegistry::registration(std::string_view domain, std::string_view user) {
+  Registration reg;
+  {
+    Query q = db_.query("SELECT created_ms FROM registrations WHERE domain = ?1 AND user = ?2");
+    if (!q) return log_failure("registration"), std::nullopt;
+    q.bind(domain, user);
+    int rc = q->step();
+    if (rc == SQLITE_DONE) return std::nullopt;
+    if (rc != SQLITE_ROW) return log_failure("registration"), std::nullopt;
+    reg.user = std::string(user);
+    reg.created_ms = q->int64(0);
+  }
+  Query f = db_.query(
+      "SELECT name, value FROM registration_fields WHERE domain = ?1 AND user = ?2 ORDER BY ord");
+  if (!f) return log_failure("registration fields"), std::nullopt;
+  f.bind(domain, user);
+  int rc;
+  while ((rc = f->step()) == SQLITE_ROW) reg.fields.emplace_back(f->text(0), f->text(1));
+  if (rc != SQLITE_DONE) return log_failure("registration fields"), std::nullopt;
+  return reg;
+}
+
+std::vector<Registration> SqliteRegistry::registrations(std::string_view domain) {
+  std::vector<Registration> out;
+  // One pass over a join, ordered so each user's fields are contiguous and in order.
+  Query q = db_.query(
+      "SELECT r.user, r.created_ms, f.name, f.value FROM registrations r "
+      "LEFT JOIN registration_fields f ON f.domain = r.domain AND f.user = r.user "
+      "WHERE r.domain = ?1 ORDER BY r.user, f.ord");
+  if (!q) return log_failure("registrations"), out;
+  q.bind(domain);
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    std::string user = q->text(0);
+    if (out.empty() || out.back().user != user) {
+      out.push_back(Registration{user, {}, q->int64(1)});
+    }
+    if (!q->is_null(2)) out.back().fields.emplace_back(q->text(2), q->text(3));
+  }
+  if (rc != SQLITE_DONE) {
+    log_failure("registrations");
+    return {};
+  }
+  return out;
+}
+
+void SqliteRegistry::put_registration(std::string_view domain, const Registration& r) {
+  sqlite::Transaction tx(db_);
+  if (!tx.ok()) return log_failure("put_registration");
+  {
+    // Upsert rather than INSERT OR REPLACE: REPLACE would delete the row and
+    // cascade to nothing useful; fields are replaced explicitly below.
+    Query q = db_.query(
+        "INSERT INTO registrations(domain, user, created_ms) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(domain, user) DO UPDATE SET created_ms = excluded.created_ms");
+    if (q) q.bind(domain, r.user, r.created_ms);
+    if (!run(q, "put_registration")) return;
+  }
+  {
+    Query q = db_.query("DELETE FROM registration_fields WHERE domain = ?1 AND user = ?2");
+    if (q) q.bind(domain, r.user);
+    if (!run(q, "put_registration (fields)")) return;
+  }
+  std::int64_t ord = 0;
+  for (const auto& [name, value] : r.fields) {
+    Query q = db_.query(
+        "INSERT INTO registration_fields(domain, user, ord, name, value) VALUES(?1, ?2, ?3, ?4, ?5)");
+    if (q) q.bind(domain, r.user, ord++, name, value);
+    if (!run(q, "put_registration (field)")) return;
+  }
+  if (!tx.commit()) log_failure("put_registration (commit)");
+}
+
+bool SqliteRegistry::remove_registration(std::string_view domain, std::string_view user) {
+  sqlite::Transaction tx(db_);
+  if (!tx.ok()) return log_failure("remove_registration"), false;
+  bool existed = false;
+  static constexpr const char* kDeletes[] = {
+      "DELETE FROM registration_fields WHERE domain = ?1 AND user = ?2",
+      "DELETE FROM subscriptions WHERE domain = ?1 AND user = ?2",
+      "DELETE FROM settings WHERE domain = ?1 AND user = ?2",
+      "DELETE FROM registrations WHERE domain = ?1 AND user = ?2",  // last: its count is the answer
+  };
+  for (const char* sql : kDeletes) {
+    Query q = db_.query(sql);
+    if (q) q.bind(domain, user);
+    if (!run(q, "remove_registration")) return false;
+    existed = db_.changes() > 0;
+  }
+  if (!tx.commit()) return log_failure("remove_registration (commit)"), false;
+  return existed;
+}
+
+// ---- Subscriptions ----
+
+void SqliteRegistry::set_subscribed(std::string_view domain, std::string_view user, std::string_view peer,
+                                    bool on) {
+  Query q = db_.query(on ? "INSERT OR IGNORE INTO subscriptions(domain, user, peer) VALUES(?1, ?2, ?3)"
+                         : "DELETE FROM subscriptions WHERE domain = ?1 AND user = ?2 AND peer = ?3");
+  if (q) q.bind(domain, user, peer);
+  run(q, "set_subscribed");
+}
+
+bool SqliteRegistry::is_subscribed(std::string_view domain, std::string_view user, std::string_view peer) {
+  Query q = db_.query("SELECT 1 FROM subscriptions WHERE domain = ?1 AND user = ?2 AND peer = ?3");
+  if (!q) return log_failure("is_subscribed"), false;
+  q.bind(domain, user, peer);
+  int rc = q->step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) log_failure("is_subscribed");
+  return rc == SQLITE_ROW;
+}
+
+namespace {
+std::vector<std::string> column_list(sqlite::Db& db, std::string_view sql, std::string_view a,
+                                     std::string_view b, std::string_view what) {
+  std::vector<std::string> out;
+  Query q = db.query(sql);
+  if (!q) {
+    logger()->error("{} failed: {}", what, db.error());
+    return out;
+  }
+  q.bind(a, b);
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) out.push_back(q->text(0));
+  if (rc != SQLITE_DONE) {
+    logger()->error("{} failed: {}", what, sqlite3_errmsg(db.handle()));
+    return {};
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> SqliteRegistry::subscribers(std::string_view domain, std::string_view peer) {
+  return column_list(db_, "SELECT user FROM subscriptions WHERE domain = ?1 AND peer = ?2 ORDER BY user",
+                     domain, peer, "subscribers");
+}
+
+std::vector<std::string> SqliteRegistry::subscriptions(std::string_view domain, std::string_view user) {
+  return column_list(db_, "SELECT peer FROM subscriptions WHERE domain = ?1 AND user = ?2 ORDER BY peer",
+                     domain, user, "subscriptions");
+}
+
+// ---- Settings ----
+
+FieldValues SqliteRegistry::settings(std::string_view domain, std::string_view user) {
+  FieldValues out;
+  Query q = db_.query("SELECT key, value FROM settings WHERE domain = ?1 AND user = ?2 ORDER BY key");
+  if (!q) return log_failure("settings"), out;
+  q.bind(domain, user);
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) out.emplace_back(q->text(0), q->text(1));
+  if (rc != SQLITE_DONE) {
+    log_failure("settings");
+    return {};
+  }
+  return out;
+}
+
+void SqliteRegistry::put_setting(std::string_view domain, std::string_view user, std::string_view key,
+                                 std::string_view value) {
+  Query q = db_.query(
+      "INSERT INTO settings(domain, user, key, value) VALUES(?1, ?2, ?3, ?4) "
+      "ON CONFLICT(domain, user, key) DO UPDATE SET value = excluded.value");
+  if (q) q.bind(domain, user, key, value);
+  run(q, "put_setting");
+}
+
+// ---- Mappings ----
+
+void SqliteRegistry::put_mapping(std::string_view domain, std::string_view legacy_id, std::string_view localpart) {
+  // OR REPLACE removes any row conflicting on either the legacy id or the
+  // localpart: both directions stay unique per domain.
+  Query q = db_.query("INSERT OR REPLACE INTO mappings(domain, legacy_id, localpart) VALUES(?1, ?2, ?3)");
+  if (q) q.bind(domain, legacy_id, localpart);
+  run(q, "put_mapping");
+}
+
+namespace {
+std::optional<std::string> one_text(sqlite::Db& db, std::string_view sql, std::string_view a, std::string_view b,
+                                    std::string_view what) {
+  Query q = db.query(sql);
+  if (!q) {
+    logger()->error("{} failed: {}", what, db.error());
+    return std::nullopt;
+  }
+  q.bind(a, b);
+  int rc = q->step();
+  if (rc == SQLITE_ROW) return q->text(0);
+  if (rc != SQLITE_DONE) logger()->error("{} failed: {}", what, sqlite3_errmsg(db.handle()));
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string> SqliteRegistry::localpart_for(std::string_view domain, std::string_view legacy_id) {
+  return one_text(db_, "SELECT localpart FROM mappings WHERE domain = ?1 AND legacy_id = ?2", domain, legacy_id,
+                  "localpart_for");
+}
+
+std::optional<std::string> SqliteRegistry::legacy_for(std::string_view domain, std::string_view localpart) {
+  return one_text(db_, "SELECT legacy_id FROM mappings WHERE domain = ?1 AND localpart = ?2", domain, localpart,
+                  "legacy_for");
+}
+
+int SqliteRegistry::schema_version() { return sqlite::schema_version(db_); }
+
+// ---- State ----
+
+void SqliteRegistry::put_state(std::string_view domain, std::string_view key, std::string_view value) {
+  Query q = db_.query(
+      "INSERT INTO state(domain, key, value) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(domain, key) DO UPDATE SET value = excluded.value");
+  if (q) q.bind(domain, key, value);
+  run(q, "put_state");
+}
+
+std::optional<std::string> SqliteRegistry::get_state(std::string_view domain, std::string_view key) {
+  return one_text(db_, "SELECT value FROM state WHERE domain = ?1 AND key = ?2", domain, key, "get_state");
+}
+
+void SqliteRegistry::delete_state(std::string_view domain, std::string_view key) {
+  Query q = db_.query("DELETE FROM state WHERE domain = ?1 AND key = ?2");
+  if (q) q.bind(domain, key);
+  run(q, "delete_state");
+}
+
+// ---- Queues ----
+
+std::int64_t SqliteRegistry::enqueue(std::string_view domain, std::string_view queue, std::string_view payload) {
+  Query q = db_.query(
+      "INSERT INTO queue(domain, queue, payload, enqueued_ms, attempts) VALUES(?1, ?2, ?3, ?4, 0)");
+  if (q) q.bind(domain, queue, Blob{payload}, now_ms());
+  if (!run(q, "enqueue")) return 0;
+  return db_.last_insert_rowid();
+}
+
+std::vector<transport::QueuedItem> SqliteRegistry::peek(std::string_view domain, std::string_view queue,
+                                                        std::size_t limit) {
+  std::vector<transport::QueuedItem> out;
+  if (limit == 0) return out;
+  Query q = db_.query(
+      "SELECT id, payload, enqueued_ms, attempts FROM queue WHERE domain = ?1 AND queue = ?2 "
+      "ORDER BY id LIMIT ?3");
+  if (!q) return log_failure("peek"), out;
+  // LIMIT takes a signed 64-bit value; clamp so SIZE_MAX means "all".
+  auto lim = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+  q.bind(domain, queue, lim);
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+    out.push_back(transport::QueuedItem{q->int64(0), q->text(1), q->int64(2), static_cast<int>(q->int64(3))});
+  }
+  if (rc != SQLITE_DONE) {
+    log_failure("peek");
+    return {};
+  }
+  return out;
+}
+
+void SqliteRegistry::ack(std::string_view domain, std::string_view queue, std::int64_t id) {
+  // domain and queue in the key: an id from one queue never removes another's item.
+  Query q = db_.query("DELETE FROM queue WHERE domain = ?1 AND queue = ?2 AND id = ?3");
+  if (q) q.bind(domain, queue, id);
+  run(q, "ack");
+}
+
+void SqliteRegistry::bump_attempts(std::string_view domain, std::string_view queue, std::int64_t id) {
+  Query q = db_.query("UPDATE queue SET attempts = attempts + 1 WHERE domain = ?1 AND queue = ?2 AND id = ?3");
+  if (q) q.bind(domain, queue, id);
+  run(q, "bump_attempts");
+}
+
+std::size_t SqliteRegistry::queue_size(std::string_view domain, std::string_view queue) {
+  Query q = db_.query("SELECT COUNT(*) FROM queue WHERE domain = ?1 AND queue = ?2");
+  if (!q) return log_failure("queue_size"), 0;
+  q.bind(domain, queue);
+  if (q->step() != SQLITE_ROW) return log_failure("queue_size"), 0;
+  return static_cast<std::size_t>(q->int64(0));
+}
+
+}  // namespace sb::mapping
