@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <toml++/toml.h>
 #include "common/config_reader.hpp"
@@ -34,7 +35,10 @@ struct ComponentConfig {
   std::string secret;               // never logged
   std::vector<std::string> allow;   // JID globs
   int line = 0, column = 0;         // of the block, for messages
-  std::shared_ptr<toml::table> block;  // the whole block, for the transport factory
+  int index = 0;                    // 1-based among blocks of its kind: "[[mqtt]] #2"
+  // The whole block, for the transport factory. Shares ownership of Config::root
+  // (aliasing), so source positions survive for the factory's problems.
+  std::shared_ptr<toml::table> block;
 };
 
 struct Config {
@@ -54,8 +58,26 @@ struct Config {
 // Checks: TOML syntax, types, ranges, unknown keys, required keys, duplicate
 // domains, secret vs secret_file, readable secret files, host:port syntax.
 // `known_kinds` are the transport block names compiled in.
+// Problems go to `problems`, sorted by position.
 Config load_config(const std::string& path, const std::vector<std::string>& known_kinds, ConfigProblems& problems);
 Config parse_config(std::string_view text, const std::string& file_name, const std::vector<std::string>& known_kinds,
                     ConfigProblems& problems);
+
+// A reader over a component block for its transport's factory, with the common keys
+// (domain, secret, secret_file, allow) already marked known; the factory reads its
+// own keys and calls finish(). Borrows *c.block: keep the Config alive meanwhile.
+ConfigReader component_reader(const ComponentConfig& c, ConfigProblems& problems);
+std::string component_path(const std::string& kind, int index);  // "[[mqtt]] #1"
+
+// [log] level / --log-level names: trace, debug, info, warn, error, critical, off.
+bool valid_log_level(std::string_view level);
+std::string log_levels_text();  // "trace, debug, …, off"
+
+// [http] listen: "127.0.0.1:8080", "localhost:8080", "[::1]:8080". nullopt if malformed.
+struct ListenAddress {
+  std::string host;  // without brackets
+  std::uint16_t port = 0;
+};
+std::optional<ListenAddress> parse_listen(std::string_view s);
 
 }  // namespace sb::app

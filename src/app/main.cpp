@@ -59,6 +59,7 @@ int check_config(const std::string& path) {
       return kExitRuntime;
     }
     make_transports(cfg, io, clock, *store, problems);
+    problems.sort();
   }
   if (!problems.empty()) {
     print_problems(problems);
@@ -90,6 +91,7 @@ int run(const CliOptions& opts) {
   boost::asio::io_context io(1);
   auto transports = make_transports(cfg, io, clock, *registry, problems);
   if (!problems.empty()) {
+    problems.sort();
     print_problems(problems);
     return kExitConfig;
   }

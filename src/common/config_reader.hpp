@@ -28,11 +28,18 @@ class ConfigProblems {
   void add(int line, int column, std::string text);
   const std::vector<ConfigProblem>& all() const { return problems_; }
   bool empty() const { return problems_.empty(); }
+  // Orders problems by position; whole-file problems (line 0) last.
+  void sort();
   const std::string& file() const { return file_; }
  private:
   std::string file_;
   std::vector<ConfigProblem> problems_;
 };
+
+// Levenshtein distance, and the closest candidate within distance 2 ("" if none),
+// for "did you mean" hints.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+std::string did_you_mean(std::string_view word, const std::set<std::string, std::less<>>& candidates);
 
 class ConfigReader {
  public:
@@ -57,13 +64,17 @@ class ConfigReader {
   std::vector<const toml::table*> get_tables(std::string_view key);
   bool has(std::string_view key) const { return table_.contains(key); }
   void mark(std::string_view key) { known_.insert(std::string(key)); }
-  // Where a key (or the table) is, for problems the caller finds itself.
+  // Where a key (or the table, for an empty/absent key) is, for problems the caller finds itself.
   toml::source_region where(std::string_view key) const;
+  // Adds "PATH KEY: text" at the key (or "PATH: text" at the table when key is empty).
   void problem(std::string_view key, std::string text);
-  // Reports keys not asked for.
+  // Reports keys not asked for: "unknown key 'prot' in [xmpp]; did you mean 'port'?".
   void finish();
 
  private:
+  void value_problem(std::string_view key, const toml::node& value, std::string text);
+  void type_problem(std::string_view key, const toml::node& value, const char* expected);
+
   const toml::table& table_;
   std::string path_;
   ConfigProblems& problems_;

@@ -1,7 +1,8 @@
 #include "common/log.hpp"
 
 #include <mutex>
-#include <spdlog/sinks/stderr_sinks.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>  // defines stderr_sink_mt in spdlog 1.10
 
 namespace sb::log {
 namespace {
@@ -10,7 +11,9 @@ spdlog::level::level_enum g_level = spdlog::level::info;
 spdlog::sink_ptr sink() {
   static spdlog::sink_ptr s = [] {
     auto p = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    p->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v", spdlog::pattern_time_type::utc);
+    // spdlog 1.10: the UTC time type is a formatter option, not a sink set_pattern one.
+    p->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v",
+                                                                 spdlog::pattern_time_type::utc));
     return p;
   }();
   return s;

@@ -1,0 +1,164 @@
+// Private to the core (src/mapping): the state shared by the files that make up
+// GatewayCore, one file per concern (router, disco, register, commands, gateway,
+// legacy router, event mapper). Not part of any interface.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+#include "common/log.hpp"
+#include "component/data_form.hpp"
+#include "component/jid.hpp"
+#include "component/stanza.hpp"
+#include "component/stanza_error.hpp"
+#include "mapping/gateway_core.hpp"
+
+namespace sb::mapping::detail {
+
+// A map that forgets its oldest entries past `cap` (DESIGN.md: bounded everything
+// keyed by remote input).
+template <class K, class V>
+class BoundedMap {
+ public:
+  explicit BoundedMap(std::size_t cap) : cap_(cap) {}
+  void put(const K& k, V v) {
+    if (map_.insert_or_assign(k, std::move(v)).second) order_.push_back(k);
+    while (map_.size() > cap_ && !order_.empty()) {
+      map_.erase(order_.front());
+      order_.pop_front();
+    }
+    // Erased keys stay in order_ until reached; compact so it cannot grow forever.
+    if (order_.size() > 2 * cap_ + 16) {
+      std::deque<K> live;
+      for (auto& key : order_)
+        if (map_.count(key)) live.push_back(key);
+      order_.swap(live);
+    }
+  }
+  std::optional<V> take(const K& k) {
+    auto it = map_.find(k);
+    if (it == map_.end()) return std::nullopt;
+    V v = std::move(it->second);
+    map_.erase(it);
+    return v;
+  }
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  std::size_t cap_;
+  std::unordered_map<K, V> map_;
+  std::deque<K> order_;
+};
+
+// What is needed to answer a Command's SendOutcome: the original stanza's
+// addressing, and whether the sender asked for a XEP-0184 receipt.
+struct Pending {
+  std::string name;  // "message" | "presence"
+  std::string from;  // the user's full JID
+  std::string to;    // the legacy contact's JID as addressed
+  std::string id;
+  std::string type;
+  bool receipt = false;
+};
+
+// An open XEP-0050 command session.
+struct CommandSession {
+  std::string user;  // bare JID
+  std::string id;
+  std::string node;
+};
+
+struct ContactPresence {
+  std::string show;
+  std::string status;
+};
+
+inline constexpr std::size_t kMaxPending = 10000;
+inline constexpr std::size_t kMaxSessionsPerUser = 32;
+inline constexpr std::size_t kMaxSessions = 4096;
+
+class CoreState {
+ public:
+  CoreState(CoreConfig cfg, transport::Transport& tr, Registry& reg, const Clock& clock);
+
+  // ---- router (gateway_core.cpp) ----
+  void route(const xmpp::Stanza& s, Effects& out);
+  void service_iq(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+  void service_message(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+
+  // ---- shared helpers (gateway_core.cpp) ----
+  bool is_admin(const std::string& bare) const;
+  bool allowed(const std::string& bare) const;
+  bool registered(const std::string& bare);
+  // Allowed, and registered where the transport needs it.
+  bool may_use(const std::string& bare);
+  std::string next_id();
+  std::uint64_t next_ref() { return next_ref_++; }
+  // "escaped(to_localpart(peer))@domain[/resource]"
+  std::string jid_for(const std::string& peer, const std::string& resource = {});
+  // The legacy id a JID localpart (escaped, as on the wire) addresses; nullopt = jid-malformed.
+  std::optional<std::string> peer_for(const std::string& localpart);
+  void send(Effects& out, xmpp::Stanza s);
+  void to_transport(Effects& out, transport::Command c);
+  void error(Effects& out, const xmpp::Stanza& request, xmpp::Condition c, std::string_view text = {});
+  void forbidden(Effects& out, const xmpp::Stanza& request, const std::string& bare);
+
+  // ---- XEP-0030 (service_disco.cpp) ----
+  void disco_info(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+  void disco_items(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+  // The command nodes this requester may run: (node, name).
+  std::vector<std::pair<std::string, std::string>> commands_for(const std::string& bare);
+
+  // ---- XEP-0077 (service_register.cpp) ----
+  void register_get(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+  void register_set(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+  void unregister(const xmpp::Stanza& s, const std::string& bare, Effects& out);
+
+  // ---- XEP-0050 (service_commands.cpp) ----
+  void command(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+
+  // ---- XEP-0100, XEP-0199, XEP-0092 (service_gateway.cpp) ----
+  void gateway(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+  void ping(const xmpp::Stanza& s, Effects& out);
+  void version(const xmpp::Stanza& s, Effects& out);
+
+  // ---- presence to the domain, the domain's presence (service_presence.cpp) ----
+  void domain_presence_in(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+  xmpp::Stanza domain_presence(const std::string& to);
+  void announce_domain(Effects& out);
+
+  // ---- stanzas to legacy contacts (legacy_router.cpp) ----
+  void legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp::Jid& to, Effects& out);
+
+  // ---- transport events (event_mapper.cpp) ----
+  void on_event(transport::Event e, Effects& out);
+  void on_connected(Effects& out);
+  void on_shutdown(Effects& out);
+
+  // ---- state ----
+  CoreConfig cfg_;
+  transport::Transport& tr_;
+  Registry& reg_;
+  const Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  bool backend_up_ = false;
+  std::string backend_text_ = "Connecting to the backend";
+  std::uint64_t stanzas_in_ = 0;
+  std::uint64_t stanzas_out_ = 0;
+
+  std::uint64_t next_ref_ = 1;
+  std::uint64_t next_id_ = 1;
+  std::string id_prefix_;
+  BoundedMap<std::uint64_t, Pending> pending_{kMaxPending};
+  std::deque<CommandSession> sessions_;  // oldest first
+  // Legacy contacts made available to a user: (user bare JID, contact full JID).
+  std::map<std::pair<std::string, std::string>, ContactPresence> available_;
+};
+
+}  // namespace sb::mapping::detail

@@ -1,0 +1,158 @@
+// Transport events -> stanzas: messages and presence from legacy contacts, the
+// outcome of commands (errors, XEP-0184 receipts) and the backend's state as the
+// domain's presence. Also the announcements on (re)connect and shutdown.
+#include <cstdio>
+#include <ctime>
+
+#include "component/builders.hpp"
+#include "component/namespaces.hpp"
+#include "component/xml_text.hpp"
+#include "mapping/core_state.hpp"
+
+namespace sb::mapping::detail {
+namespace {
+const char* type_of(transport::MessageKind k) {
+  switch (k) {
+    case transport::MessageKind::Chat: return "chat";
+    case transport::MessageKind::Groupchat: return "groupchat";
+    case transport::MessageKind::Headline: return "headline";
+    case transport::MessageKind::Normal: break;
+  }
+  return "normal";
+}
+
+xmpp::Condition condition_of(transport::Failure f) {
+  using transport::Failure;
+  using xmpp::Condition;
+  switch (f) {
+    case Failure::NotFound: return Condition::ItemNotFound;
+    case Failure::Forbidden: return Condition::Forbidden;
+    case Failure::Unavailable: return Condition::RecipientUnavailable;
+    case Failure::BadRequest: return Condition::BadRequest;
+    case Failure::Conflict: return Condition::Conflict;
+    case Failure::NotAcceptable: return Condition::NotAcceptable;
+    case Failure::Internal: break;
+  }
+  return Condition::InternalServerError;
+}
+
+// XEP-0082 DateTime, UTC with milliseconds.
+std::string stamp(std::int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];  // room for any int fields: keeps -Wformat-truncation quiet
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(((unix_ms % 1000) + 1000) % 1000));
+  return buf;
+}
+
+bool valid_show(std::string_view s) { return s == "away" || s == "chat" || s == "dnd" || s == "xa"; }
+
+xmpp::Stanza contact_presence(const std::string& from, const std::string& to, const ContactPresence& cp) {
+  auto p = xmpp::make_presence(from, to);
+  // RFC 6121 §4.7.2.1: only the four defined values.
+  if (valid_show(cp.show)) xmpp::append_text(p.root(), "show", cp.show);
+  if (!cp.status.empty()) xmpp::append_text(p.root(), "status", cp.status);
+  return p;
+}
+}  // namespace
+
+void CoreState::on_event(transport::Event e, Effects& out) {
+  // One user, or everyone who follows this peer (allowed users only: the allow
+  // list may have shrunk since they subscribed).
+  auto recipients = [&](const std::string& user, const std::string& peer) {
+    if (!user.empty()) return std::vector<std::string>{user};
+    std::vector<std::string> users;
+    for (auto& u : reg_.subscribers(cfg_.domain, peer))
+      if (allowed(u)) users.push_back(std::move(u));
+    return users;
+  };
+
+  if (auto* m = std::get_if<transport::InboundMessage>(&e)) {
+    std::string body = m->body.empty() ? m->oob_url : m->body;  // XEP-0066 §3: the URL in the body too
+    if (body.empty()) return log_->debug("dropped an empty message from {}", m->peer);
+    auto from = jid_for(m->peer, m->peer_resource);
+    for (const auto& user : recipients(m->user, m->peer)) {
+      auto msg = xmpp::make_message(from, user, type_of(m->kind), next_id());
+      xmpp::append_text(msg.root(), "body", body);  // sanitised: SPEC §3
+      if (!m->oob_url.empty()) xmpp::append_text(xmpp::append(msg.root(), "x", xmpp::ns::oob), "url", m->oob_url);
+      if (m->timestamp_ms) {
+        auto d = xmpp::append(msg.root(), "delay", xmpp::ns::delay);  // XEP-0203
+        d.append_attribute("from").set_value(cfg_.domain.c_str());
+        d.append_attribute("stamp").set_value(stamp(*m->timestamp_ms).c_str());
+      }
+      if (!m->id.empty()) {
+        auto o = xmpp::append(msg.root(), "origin-id", xmpp::ns::sid);  // XEP-0359
+        o.append_attribute("id").set_value(xmpp::sanitize_text(m->id).c_str());
+      }
+      send(out, std::move(msg));
+    }
+    return;
+  }
+
+  if (auto* p = std::get_if<transport::PresenceUpdate>(&e)) {
+    auto from = jid_for(p->peer, p->peer_resource);
+    for (const auto& user : recipients(p->user, p->peer)) {
+      if (p->available) {
+        ContactPresence cp{p->show, p->status};
+        send(out, contact_presence(from, user, cp));
+        available_[{user, from}] = std::move(cp);
+      } else {
+        auto pr = xmpp::make_presence(from, user, "unavailable");
+        if (!p->status.empty()) xmpp::append_text(pr.root(), "status", p->status);
+        send(out, std::move(pr));
+        available_.erase({user, from});
+      }
+    }
+    return;
+  }
+
+  if (auto* o = std::get_if<transport::SendOutcome>(&e)) {
+    auto pending = pending_.take(o->ref);
+    if (!pending) return log_->debug("outcome for unknown ref {}", o->ref);
+    if (!o->ok) {
+      // Rebuild the request's addressing so make_error answers the original sender.
+      auto req = xmpp::Stanza::make(pending->name);
+      req.set_attr("from", pending->from).set_attr("to", pending->to);
+      req.set_attr("id", pending->id).set_attr("type", pending->type);
+      return error(out, req, condition_of(o->failure), o->text);
+    }
+    if (pending->receipt && o->delivered) {
+      // XEP-0184 §4.
+      auto msg = xmpp::make_message(pending->to, pending->from, {}, next_id());
+      xmpp::append(msg.root(), "received", xmpp::ns::receipts).append_attribute("id").set_value(pending->id.c_str());
+      return send(out, std::move(msg));
+    }
+    // Accepted but not yet delivered: keep waiting for the delivery report.
+    if (pending->receipt) pending_.put(o->ref, std::move(*pending));
+    return;
+  }
+
+  if (auto* l = std::get_if<transport::LinkState>(&e)) {
+    if (l->up == backend_up_ && l->text == backend_text_) return;
+    backend_up_ = l->up;
+    backend_text_ = l->text;
+    log_->info("backend {}{}{}", l->up ? "up" : "down", l->text.empty() ? "" : ": ", l->text);
+    announce_domain(out);
+  }
+}
+
+void CoreState::on_connected(Effects& out) {
+  announce_domain(out);
+  // The server forgot the directed presence we sent before the stream broke.
+  for (const auto& [key, cp] : available_) send(out, contact_presence(key.second, key.first, cp));
+}
+
+void CoreState::on_shutdown(Effects& out) {
+  // SPEC §1: unavailable for every legacy contact made available, then the domain.
+  for (const auto& [key, cp] : available_) send(out, xmpp::make_presence(key.second, key.first, "unavailable"));
+  available_.clear();
+  for (const auto& user : reg_.subscribers(cfg_.domain, "")) {
+    auto p = xmpp::make_presence(cfg_.domain, user, "unavailable");
+    xmpp::append_text(p.root(), "status", "The gateway is shutting down.");
+    send(out, std::move(p));
+  }
+}
+
+}  // namespace sb::mapping::detail

@@ -1,0 +1,103 @@
+// Stanzas addressed to legacy contacts (local@domain[/resource]) become transport
+// Commands, after the checks of SPEC §4: allowed -> forbidden, registered ->
+// registration-required, a valid address -> jid-malformed.
+#include "component/builders.hpp"
+#include "component/namespaces.hpp"
+#include "mapping/core_state.hpp"
+
+namespace sb::mapping::detail {
+namespace {
+transport::MessageKind kind_of(std::string_view type) {
+  // RFC 6121 §5.2.2: no type means "normal".
+  if (type == "chat") return transport::MessageKind::Chat;
+  if (type == "groupchat") return transport::MessageKind::Groupchat;
+  if (type == "headline") return transport::MessageKind::Headline;
+  return transport::MessageKind::Normal;
+}
+}  // namespace
+
+void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp::Jid& to, Effects& out) {
+  auto name = s.name();
+  auto type = s.type();
+  // Errors and results are never answered (RFC 6120 §8.3.1).
+  if (type == "error" || (name == "iq" && type != "get" && type != "set")) return;
+  // Chat states and other body-less messages have nowhere to go on a legacy network.
+  if (name == "message" && !s.child("body", xmpp::ns::component)) return;
+  // Answers to a contact's subscription request: the legacy side has no such notion.
+  if (name == "presence" && (type == "subscribed" || type == "unsubscribed")) return;
+
+  if (name == "presence" && !type.empty() && type != "unavailable" && type != "probe" && type != "subscribe" &&
+      type != "unsubscribe") {
+    // Not a presence type (RFC 6121 §4.7.1).
+    return error(out, s, xmpp::Condition::BadRequest, "Unknown presence type.");
+  }
+
+  auto bare = from.bare_str();
+  if (!allowed(bare)) {
+    if (name == "presence" && type == "unsubscribe") {
+      // Always honoured, whoever asks: it can only remove state.
+      if (auto peer = peer_for(to.local())) reg_.set_subscribed(cfg_.domain, bare, *peer, false);
+      return send(out, xmpp::make_presence(to.bare_str(), bare, "unsubscribed", next_id()));
+    }
+    if (name == "presence" && type == "unavailable") return;  // a user going offline needs no error
+    return forbidden(out, s, bare);
+  }
+  if (tr_.requires_registration() && !registered(bare)) {
+    if (name == "presence" && type == "unavailable") return;
+    return error(out, s, xmpp::Condition::RegistrationRequired,
+                 "Register with " + cfg_.domain + " first (XEP-0077).");
+  }
+  auto peer = peer_for(to.local());
+  if (!peer) return error(out, s, xmpp::Condition::JidMalformed, "Not an address on this gateway: " + to.local());
+
+  if (name == "iq") {
+    // Legacy contacts answer no iqs (yet); say so rather than leaving the user waiting.
+    return error(out, s, xmpp::Condition::ServiceUnavailable);
+  }
+
+  auto ref = next_ref();
+  Pending p{std::string(name), std::string(s.from()), std::string(s.to()), std::string(s.id()), std::string(type), false};
+  if (name == "message") {
+    transport::OutboundMessage m;
+    m.ref = ref;
+    m.user = bare;
+    m.user_resource = from.resource();
+    m.peer = *peer;
+    m.peer_resource = to.resource();
+    m.body = xmpp::child_text(s.root(), "body", xmpp::ns::component);
+    m.subject = xmpp::child_text(s.root(), "subject", xmpp::ns::component);
+    m.kind = kind_of(type);
+    // XEP-0184 §5.4: only a message with an id can be acknowledged.
+    m.want_outcome = s.child("request", xmpp::ns::receipts) && !s.id().empty();
+    p.receipt = m.want_outcome;
+    pending_.put(ref, std::move(p));
+    return to_transport(out, std::move(m));
+  }
+
+  // presence
+  transport::OutboundPresence op;
+  op.ref = ref;
+  op.user = bare;
+  op.user_resource = from.resource();
+  op.peer = *peer;
+  op.peer_resource = to.resource();
+  op.type = type;
+  op.available = type != "unavailable";
+  op.show = xmpp::child_text(s.root(), "show", xmpp::ns::component);
+  op.status = xmpp::child_text(s.root(), "status", xmpp::ns::component);
+  pending_.put(ref, std::move(p));
+  if (type == "subscribe") {
+    reg_.set_subscribed(cfg_.domain, bare, *peer, true);
+    to_transport(out, std::move(op));
+    // RFC 6121 §3.1.3: approve on the contact's behalf; the gateway relays its presence.
+    return send(out, xmpp::make_presence(to.bare_str(), bare, "subscribed", next_id()));
+  }
+  if (type == "unsubscribe") {
+    reg_.set_subscribed(cfg_.domain, bare, *peer, false);
+    to_transport(out, std::move(op));
+    return send(out, xmpp::make_presence(to.bare_str(), bare, "unsubscribed", next_id()));
+  }
+  to_transport(out, std::move(op));
+}
+
+}  // namespace sb::mapping::detail

@@ -1,0 +1,98 @@
+// XEP-0030 service discovery on the domain, and the command list (XEP-0050 §2.2).
+#include "component/builders.hpp"
+#include "component/namespaces.hpp"
+#include "component/xml_text.hpp"
+#include "mapping/core_state.hpp"
+
+namespace sb::mapping::detail {
+namespace {
+void add_feature(pugi::xml_node q, std::string_view var) {
+  q.append_child("feature").append_attribute("var").set_value(std::string(var).c_str());
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> CoreState::commands_for(const std::string& bare) {
+  std::vector<std::pair<std::string, std::string>> cmds;
+  if (!allowed(bare)) return cmds;
+  if (registered(bare) && !tr_.settings_fields().empty()) cmds.emplace_back("settings", "Settings");
+  if (is_admin(bare)) {
+    cmds.emplace_back("list-users", "List registered users");
+    cmds.emplace_back("stats", "Statistics");
+    cmds.emplace_back("disconnect-user", "Disconnect a user");
+  }
+  return cmds;
+}
+
+void CoreState::disco_info(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out) {
+  auto req = s.child("query", xmpp::ns::disco_info);
+  std::string node = req.attribute("node").value();
+  auto reply = xmpp::make_result(s);
+  auto q = xmpp::append(reply.root(), "query", xmpp::ns::disco_info);
+  if (!node.empty()) q.append_attribute("node").set_value(node.c_str());
+
+  if (node.empty()) {
+    auto id = q.append_child("identity");
+    id.append_attribute("category").set_value("gateway");
+    id.append_attribute("type").set_value(std::string(tr_.kind()).c_str());
+    id.append_attribute("name").set_value(std::string(tr_.display_name()).c_str());
+    add_feature(q, xmpp::ns::disco_info);
+    add_feature(q, xmpp::ns::disco_items);
+    add_feature(q, xmpp::ns::register_);
+    add_feature(q, xmpp::ns::commands);
+    add_feature(q, xmpp::ns::ping);
+    add_feature(q, xmpp::ns::version);
+    if (tr_.gateway_prompt()) add_feature(q, xmpp::ns::gateway);
+    for (const auto& f : tr_.features()) add_feature(q, f);
+    return send(out, std::move(reply));
+  }
+  if (node == xmpp::ns::commands) {
+    // XEP-0050 §2.2.
+    auto id = q.append_child("identity");
+    id.append_attribute("category").set_value("automation");
+    id.append_attribute("type").set_value("command-list");
+    return send(out, std::move(reply));
+  }
+  for (const auto& [cmd, name] : commands_for(from.bare_str())) {
+    if (cmd != node) continue;
+    // XEP-0050 §2.3: a command node.
+    auto id = q.append_child("identity");
+    id.append_attribute("category").set_value("automation");
+    id.append_attribute("type").set_value("command-node");
+    id.append_attribute("name").set_value(name.c_str());
+    add_feature(q, xmpp::ns::commands);
+    add_feature(q, xmpp::ns::data_forms);
+    return send(out, std::move(reply));
+  }
+  error(out, s, xmpp::Condition::ItemNotFound);
+}
+
+void CoreState::disco_items(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out) {
+  auto req = s.child("query", xmpp::ns::disco_items);
+  std::string node = req.attribute("node").value();
+  auto bare = from.bare_str();
+  auto reply = xmpp::make_result(s);
+  auto q = xmpp::append(reply.root(), "query", xmpp::ns::disco_items);
+  if (!node.empty()) q.append_attribute("node").set_value(node.c_str());
+
+  if (node.empty()) {
+    for (const auto& item : tr_.items(bare)) {
+      auto it = q.append_child("item");
+      it.append_attribute("jid").set_value(jid_for(item.peer).c_str());
+      if (!item.name.empty()) it.append_attribute("name").set_value(xmpp::sanitize_text(item.name).c_str());
+    }
+    return send(out, std::move(reply));
+  }
+  if (node == xmpp::ns::commands) {
+    // XEP-0050 §2.2: only what this requester may run.
+    for (const auto& [cmd, name] : commands_for(bare)) {
+      auto it = q.append_child("item");
+      it.append_attribute("jid").set_value(cfg_.domain.c_str());
+      it.append_attribute("node").set_value(cmd.c_str());
+      it.append_attribute("name").set_value(name.c_str());
+    }
+    return send(out, std::move(reply));
+  }
+  error(out, s, xmpp::Condition::ItemNotFound);
+}
+
+}  // namespace sb::mapping::detail
