@@ -69,10 +69,8 @@ void DomainRuntime::deliver(transport::Event e) {
   // Any thread -> the io thread. The runtime outlives the io loop's handlers.
   boost::asio::post(io_, [this, alive = alive_, e = std::move(e)]() mutable {
     if (!*alive) return;
-    if (auto* ls = std::get_if<transport::LinkState>(&e)) {
-      backend_text_ = ls->text;
-      log::get(domain_)->info("backend {}: {}", ls->up ? "up" : "down", ls->text);
-    }
+    // The core logs the change; /healthz shows the text.
+    if (auto* ls = std::get_if<transport::LinkState>(&e)) backend_text_ = ls->text;
     execute(core_->on_event(std::move(e)));
   });
 }

@@ -102,10 +102,7 @@ void ComponentLink::on_read(const error_code& ec, std::size_t n) {
 }
 
 void ComponentLink::process() {
-  if (auto out = session_.take_output(); !out.empty()) {
-    pending_ += out;
-    schedule_flush();
-  }
+  pull_output();  // e.g. the handshake must go out before the stanzas it unlocks
   if (session_.take_authenticated()) {
     attempt_ = 0;
     was_authenticated_ = true;
@@ -118,11 +115,9 @@ void ComponentLink::process() {
     if (handlers_.on_stanza) handlers_.on_stanza(std::move(s));
   }
   if (auto proven = session_.take_proven(); !proven.empty() && handlers_.on_proven) handlers_.on_proven(std::move(proven));
-  // The core may have produced stanzas while handling the above.
-  if (auto out = session_.take_output(); !out.empty()) {
-    pending_ += out;
-    schedule_flush();
-  }
+  // The core may have produced stanzas while handling the above; they leave
+  // together in this turn's flush.
+  schedule_flush();
   m_queue_->set(static_cast<std::int64_t>(session_.waiting() + session_.unproven()));
   if (auto failure = session_.take_failure()) {
     auto lg = log::get(domain_);
@@ -132,6 +127,7 @@ void ComponentLink::process() {
       lg->error("{} [{}]", failure->text, failure->condition);
     }
     // Let the stream error we may have queued go out before closing.
+    pull_output();
     if (!pending_.empty() && connected_ && !write_in_flight_) {
       auto self = shared_from_this();
       std::string bytes;
@@ -150,24 +146,23 @@ void ComponentLink::process() {
 
 void ComponentLink::send(Stanza&& s, std::uint64_t token) {
   session_.send(std::move(s), token);
-  if (auto out = session_.take_output(); !out.empty()) {
-    pending_ += out;
-    schedule_flush();
-  }
+  schedule_flush();
 }
 
 void ComponentLink::send_xml(std::string xml, std::uint64_t token) {
   session_.send_xml(std::move(xml), token);
-  if (auto out = session_.take_output(); !out.empty()) {
-    pending_ += out;
-    schedule_flush();
-  }
+  schedule_flush();
+}
+
+void ComponentLink::pull_output() {
+  if (auto out = session_.take_output(); !out.empty()) pending_ += out;
 }
 
 void ComponentLink::schedule_flush() {
   if (flush_posted_ || write_in_flight_ || !connected_) return;
   flush_posted_ = true;
-  // One write per event-loop turn: everything sent during this turn joins it.
+  // One write per event-loop turn: everything sent during this turn joins it,
+  // followed by one delivery-proof ping.
   asio::post(io_, [self = shared_from_this()] {
     self->flush_posted_ = false;
     self->do_write();
@@ -175,7 +170,9 @@ void ComponentLink::schedule_flush() {
 }
 
 void ComponentLink::do_write() {
-  if (write_in_flight_ || pending_.empty() || !connected_) return;
+  if (write_in_flight_ || !connected_) return;
+  pull_output();
+  if (pending_.empty()) return;
   writing_.swap(pending_);
   pending_.clear();
   write_in_flight_ = true;
@@ -186,6 +183,7 @@ void ComponentLink::do_write() {
       if (ec != asio::error::operation_aborted && self->connected_) self->drop("write failed: " + ec.message());
       return;
     }
+    self->pull_output();  // what was queued while this write was in flight
     if (!self->pending_.empty()) self->do_write();
     else if (self->stopping_ && self->session_.state() == SessionState::Closing) {
       // Our </stream:stream> is out; give the server a moment to close its side.

@@ -53,6 +53,7 @@ class ComponentLink : public std::enable_shared_from_this<ComponentLink> {
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void process();  // drains the session's outputs
+  void pull_output();     // session output -> pending_, flush scheduled
   void schedule_flush();
   void do_write();
   void drop(const std::string& why);  // close the socket, reconnect unless stopping

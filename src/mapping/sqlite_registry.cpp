@@ -115,14 +115,35 @@ bool SqliteRegistry::run(Query& q, std::string_view what) {
 
 // ---- Registrations ----
 
+std::string SqliteRegistry::cache_key(std::string_view domain, std::string_view key) {
+  std::string k;
+  k.reserve(domain.size() + key.size() + 1);
+  k.append(domain).push_back('\0');
+  k.append(key);
+  return k;
+}
+
+namespace {
+template <class Map, class V>
+void remember(Map& m, std::string key, V&& v, std::size_t max) {
+  if (m.size() >= max) m.clear();
+  m.insert_or_assign(std::move(key), std::forward<V>(v));
+}
+}  // namespace
+
 std::optional<Registration> SqliteRegistry::registration(std::string_view domain, std::string_view user) {
+  auto key = cache_key(domain, user);
+  if (auto it = reg_cache_.find(key); it != reg_cache_.end()) return it->second;
   Registration reg;
   {
     Query q = db_.query("SELECT created_ms FROM registrations WHERE domain = ?1 AND user = ?2");
     if (!q) return log_failure("registration"), std::nullopt;
     q.bind(domain, user);
     int rc = q->step();
-    if (rc == SQLITE_DONE) return std::nullopt;
+    if (rc == SQLITE_DONE) {
+      remember(reg_cache_, std::move(key), std::nullopt, kCacheMax);
+      return std::nullopt;
+    }
     if (rc != SQLITE_ROW) return log_failure("registration"), std::nullopt;
     reg.user = std::string(user);
     reg.created_ms = q->int64(0);
@@ -134,6 +155,7 @@ std::optional<Registration> SqliteRegistry::registration(std::string_view domain
   int rc;
   while ((rc = f->step()) == SQLITE_ROW) reg.fields.emplace_back(f->text(0), f->text(1));
   if (rc != SQLITE_DONE) return log_failure("registration fields"), std::nullopt;
+  remember(reg_cache_, std::move(key), reg, kCacheMax);
   return reg;
 }
 
@@ -162,6 +184,7 @@ std::vector<Registration> SqliteRegistry::registrations(std::string_view domain)
 }
 
 void SqliteRegistry::put_registration(std::string_view domain, const Registration& r) {
+  reg_cache_.erase(cache_key(domain, r.user));
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return log_failure("put_registration");
   {
@@ -189,6 +212,7 @@ void SqliteRegistry::put_registration(std::string_view domain, const Registratio
 }
 
 bool SqliteRegistry::remove_registration(std::string_view domain, std::string_view user) {
+  reg_cache_.erase(cache_key(domain, user));
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return log_failure("remove_registration"), false;
   bool existed = false;
@@ -287,14 +311,19 @@ void SqliteRegistry::put_setting(std::string_view domain, std::string_view user,
 void SqliteRegistry::put_mapping(std::string_view domain, std::string_view legacy_id, std::string_view localpart) {
   // OR REPLACE removes any row conflicting on either the legacy id or the
   // localpart: both directions stay unique per domain.
+  // REPLACE may remove other rows too: forget every cached mapping (rare writes).
+  localpart_cache_.clear();
+  legacy_cache_.clear();
   Query q = db_.query("INSERT OR REPLACE INTO mappings(domain, legacy_id, localpart) VALUES(?1, ?2, ?3)");
   if (q) q.bind(domain, legacy_id, localpart);
   run(q, "put_mapping");
 }
 
 namespace {
+// nullopt and ok=false on an SQLite error (not cached).
 std::optional<std::string> one_text(sqlite::Db& db, std::string_view sql, std::string_view a, std::string_view b,
-                                    std::string_view what) {
+                                    std::string_view what, bool& ok) {
+  ok = false;
   Query q = db.query(sql);
   if (!q) {
     logger()->error("{} failed: {}", what, db.error());
@@ -302,20 +331,37 @@ std::optional<std::string> one_text(sqlite::Db& db, std::string_view sql, std::s
   }
   q.bind(a, b);
   int rc = q->step();
-  if (rc == SQLITE_ROW) return q->text(0);
-  if (rc != SQLITE_DONE) logger()->error("{} failed: {}", what, sqlite3_errmsg(db.handle()));
+  if (rc == SQLITE_ROW) {
+    ok = true;
+    return q->text(0);
+  }
+  if (rc != SQLITE_DONE) {
+    logger()->error("{} failed: {}", what, sqlite3_errmsg(db.handle()));
+    return std::nullopt;
+  }
+  ok = true;
   return std::nullopt;
 }
 }  // namespace
 
 std::optional<std::string> SqliteRegistry::localpart_for(std::string_view domain, std::string_view legacy_id) {
-  return one_text(db_, "SELECT localpart FROM mappings WHERE domain = ?1 AND legacy_id = ?2", domain, legacy_id,
-                  "localpart_for");
+  auto key = cache_key(domain, legacy_id);
+  if (auto it = localpart_cache_.find(key); it != localpart_cache_.end()) return it->second;
+  bool ok;
+  auto v = one_text(db_, "SELECT localpart FROM mappings WHERE domain = ?1 AND legacy_id = ?2", domain, legacy_id,
+                    "localpart_for", ok);
+  if (ok) remember(localpart_cache_, std::move(key), v, kCacheMax);
+  return v;
 }
 
 std::optional<std::string> SqliteRegistry::legacy_for(std::string_view domain, std::string_view localpart) {
-  return one_text(db_, "SELECT legacy_id FROM mappings WHERE domain = ?1 AND localpart = ?2", domain, localpart,
-                  "legacy_for");
+  auto key = cache_key(domain, localpart);
+  if (auto it = legacy_cache_.find(key); it != legacy_cache_.end()) return it->second;
+  bool ok;
+  auto v = one_text(db_, "SELECT legacy_id FROM mappings WHERE domain = ?1 AND localpart = ?2", domain, localpart,
+                    "legacy_for", ok);
+  if (ok) remember(legacy_cache_, std::move(key), v, kCacheMax);
+  return v;
 }
 
 int SqliteRegistry::schema_version() { return sqlite::schema_version(db_); }
@@ -331,7 +377,8 @@ void SqliteRegistry::put_state(std::string_view domain, std::string_view key, st
 }
 
 std::optional<std::string> SqliteRegistry::get_state(std::string_view domain, std::string_view key) {
-  return one_text(db_, "SELECT value FROM state WHERE domain = ?1 AND key = ?2", domain, key, "get_state");
+  bool ok;
+  return one_text(db_, "SELECT value FROM state WHERE domain = ?1 AND key = ?2", domain, key, "get_state", ok);
 }
 
 void SqliteRegistry::delete_state(std::string_view domain, std::string_view key) {
