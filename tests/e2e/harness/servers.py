@@ -1,0 +1,44 @@
+"""What every XMPP server fixture offers, whatever the implementation."""
+import os
+
+HOST = "127.0.0.1"
+XMPP_DOMAIN = "localhost"
+PASSWORD = "password"
+# Accounts every server gets: a user, a second user, an admin (SPEC [admins]).
+ACCOUNTS = ("alice", "bob", "admin")
+# Component domains every server declares (XEP-0114), with their secrets.
+GW_DOMAIN = "gw.localhost"
+GW_SECRET = "gw-s3cret"
+COMPONENTS = {GW_DOMAIN: GW_SECRET}
+
+
+class XmppServer:
+    """Base: ports, accounts, lifecycle. Subclasses implement _start/_stop/_kill/_register."""
+    name = "server"
+
+    def __init__(self, workdir, components=None):
+        from .util import free_port
+        self.workdir = str(workdir)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.components = dict(components or COMPONENTS)
+        self.c2s_port = free_port()
+        self.component_port = free_port()
+        self.proc = None
+        self.accounts = {}
+
+    def jid(self, user):
+        return f"{user}@{XMPP_DOMAIN}"
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def wait_ports_closed(self, timeout=10):
+        """After a kill the main thread shows as a zombie while the other threads
+        still hold the listening sockets: wait until the ports really refuse, or
+        a restart's readiness probe would talk to the dying process."""
+        from .util import wait_port_closed
+        for port in (self.c2s_port, self.component_port):
+            wait_port_closed(port, timeout)
