@@ -37,4 +37,4 @@ if [ "${SKIP_FUZZ:-}" != 1 ]; then
 fi
 
 step "end-to-end tests: real Prosody and ejabberd"
-SWITCHBOARD_BIN="$PWD/build/switchboard" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+SB_E2E_REQUIRE_BINARY=1 SWITCHBOARD_BIN="$PWD/build/switchboard" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e

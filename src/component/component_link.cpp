@@ -104,7 +104,9 @@ void ComponentLink::on_read(const error_code& ec, std::size_t n) {
 void ComponentLink::process() {
   pull_output();  // e.g. the handshake must go out before the stanzas it unlocks
   if (session_.take_authenticated()) {
-    attempt_ = 0;
+    // The backoff restarts only once a connection has stayed up (see drop()):
+    // a server that accepts the handshake and then fails us must not be hammered.
+    authenticated_at_ = std::chrono::steady_clock::now();
     was_authenticated_ = true;
     m_reconnects_->inc();
     log::get(domain_)->info("authenticated to {}:{} as {}", host_, port_, domain_);
@@ -204,6 +206,7 @@ void ComponentLink::drop(const std::string& why) {
   pending_.clear();
   session_.on_disconnected();
   const bool had_auth = std::exchange(was_authenticated_, false);
+  if (had_auth && std::chrono::steady_clock::now() - authenticated_at_ >= std::chrono::seconds(30)) attempt_ = 0;
   if (had_auth && handlers_.on_disconnected) handlers_.on_disconnected();
   if (stopping_) {
     finish_stop();

@@ -78,7 +78,8 @@ class ComponentLink : public std::enable_shared_from_this<ComponentLink> {
   bool connected_ = false;
   bool stopping_ = false;
   bool was_authenticated_ = false;
-  int attempt_ = 0;
+  int attempt_ = 0;  // consecutive attempts without a connection that stayed up 30 s
+  std::chrono::steady_clock::time_point authenticated_at_{};
   std::array<char, 16384> read_buf_{};
   std::function<void()> stop_done_;
   Counter* m_reconnects_;

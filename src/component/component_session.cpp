@@ -31,7 +31,7 @@ std::string_view stream_error_hint(std::string_view condition) {
 }
 
 ComponentSession::ComponentSession(SessionConfig cfg, const Clock& clock)
-    : cfg_(std::move(cfg)), clock_(clock), framer_(cfg_.max_stanza_bytes), origin_prefix_(random_hex(8)) {
+    : cfg_(std::move(cfg)), clock_(clock), framer_(cfg_.max_stanza_bytes), origin_prefix_(random_hex(8)), log_(log::get(cfg_.domain)) {
   auto& m = Metrics::global();
   const std::string help = "Stanzas through the component link";
   m_in_ = &m.counter("switchboard_stanzas_total", help, {{"domain", cfg_.domain}, {"direction", "in"}});
@@ -118,6 +118,8 @@ void ComponentSession::handle_event(FramerEvent& ev) {
 }
 
 void ComponentSession::handle_element(std::string_view bytes) {
+  if (log_->should_log(spdlog::level::debug))
+    log_->debug("recv {}", bytes.substr(0, 2000));
   auto parsed = Stanza::parse(bytes);
   if (!parsed) {
     fail("not-well-formed", "unparseable element from the server", false, true);
@@ -146,7 +148,7 @@ void ComponentSession::handle_element(std::string_view bytes) {
       authenticated_flag_ = true;
       return;
     }
-    log::get(cfg_.domain)->warn("ignoring <{}/> received before the handshake completed", name);
+    log_->warn("ignoring <{}/> received before the handshake completed", name);
     return;
   }
   if (state_ != SessionState::Ready && state_ != SessionState::Closing) return;
@@ -173,7 +175,7 @@ void ComponentSession::fail(std::string condition, std::string text, bool by_pee
 
 void ComponentSession::enqueue(Entry e) {
   if (waiting_.size() + unproven_.size() >= cfg_.max_queue && !waiting_.empty()) {
-    log::get(cfg_.domain)->error("outbound queue full ({} stanzas): dropping the oldest waiting stanza", cfg_.max_queue);
+    log_->error("outbound queue full ({} stanzas): dropping the oldest waiting stanza", cfg_.max_queue);
     m_dropped_->inc();
     waiting_.pop_front();
   }
@@ -187,7 +189,10 @@ void ComponentSession::send(Stanza&& stanza, std::uint64_t token) {
     auto oid = append(stanza.root(), "origin-id", ns::sid);
     oid.append_attribute("id") = (origin_prefix_ + "-" + std::to_string(next_origin_++)).c_str();
   }
-  enqueue(Entry{next_seq_++, stanza.str(), token});
+  auto xml = stanza.str();
+  if (log_->should_log(spdlog::level::debug))
+    log_->debug("send {}", std::string_view(xml).substr(0, 2000));
+  enqueue(Entry{next_seq_++, std::move(xml), token});
 }
 
 void ComponentSession::send_xml(std::string xml, std::uint64_t token) { enqueue(Entry{next_seq_++, std::move(xml), token}); }

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 #include "common/clock.hpp"
+#include "common/log.hpp"
 #include "component/stanza.hpp"
 #include "component/stream_framer.hpp"
 
@@ -118,6 +119,7 @@ class ComponentSession {
   std::uint64_t next_ping_ = 1;
   TimePoint last_write_{};
   TimePoint opened_at_{};
+  std::shared_ptr<spdlog::logger> log_;
   Counter* m_in_;
   Counter* m_out_;
   Counter* m_dropped_;

@@ -100,8 +100,15 @@ void CoreState::register_set(const xmpp::Stanza& s, const xmpp::Jid& from, Effec
   to_transport(out, transport::UserRegistered{bare, std::move(values)});
   send(out, xmpp::make_result(s));
   // XEP-0100 §4.1.1: the gateway asks to be in the user's roster.
-  if (!reg_.is_subscribed(cfg_.domain, bare, ""))
+  if (!reg_.is_subscribed(cfg_.domain, bare, "")) {
     send(out, xmpp::make_presence(cfg_.domain, bare, "subscribe", next_id()));
+    // Registering is asking to use the gateway: the user sees its presence from
+    // now on, even when their server answers the roster dance by itself (a roster
+    // that kept the gateway from an earlier registration) and never forwards a
+    // subscribe to us.
+    reg_.set_subscribed(cfg_.domain, bare, "", true);
+    send(out, domain_presence(bare));
+  }
 }
 
 void CoreState::unregister(const xmpp::Stanza& s, const std::string& bare, Effects& out) {

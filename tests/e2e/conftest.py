@@ -115,6 +115,9 @@ def pytest_collection_modifyitems(config, items):
     snapshot_binary(_bin_dir)
     if os.access(binary(), os.X_OK):
         return
+    if os.environ.get("SB_E2E_REQUIRE_BINARY"):
+        # scripts/test.sh: a missing binary is a failed build, never a skip.
+        pytest.exit(f"switchboard binary not built: {binary()}", returncode=1)
     skip = pytest.mark.skip(reason=f"switchboard binary not built: {binary()} (set SWITCHBOARD_BIN)")
     for item in items:
         if "switchboard_factory" in getattr(item, "fixturenames", ()) or "needs_switchboard" in item.keywords:

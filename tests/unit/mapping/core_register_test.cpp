@@ -47,7 +47,7 @@ TEST_CASE("register get: instructions, legacy fields and a form; registered flag
       "<field var='phone'><value>+15550001111</value></field>"
       "<field var='password'><value>hunter2</value></field>"
       "<field var='region'><value>us</value></field></x></query></iq>");
-  REQUIRE(set.stanzas.size() == 2);
+  REQUIRE(set.stanzas.size() == 3);
   CHECK(set.stanzas[0].type() == "result");
   CHECK(set.stanzas[0].id() == "s");
   // XEP-0100 §4.1.1: the gateway asks for a subscription.
@@ -55,6 +55,11 @@ TEST_CASE("register get: instructions, legacy fields and a form; registered flag
   CHECK(set.stanzas[1].type() == "subscribe");
   CHECK(set.stanzas[1].from() == "mqtt.example.org");
   CHECK(set.stanzas[1].to() == "alice@example.org");
+  // ... and the user sees the gateway's presence at once (backend not up yet here),
+  // whatever their roster already held.
+  CHECK(set.stanzas[2].name() == "presence");
+  CHECK(set.stanzas[2].type() == "unavailable");
+  CHECK(set.stanzas[2].to() == "alice@example.org");
   auto regd = commands_of<transport::UserRegistered>(set);
   REQUIRE(regd.size() == 1);
   CHECK(regd[0].user == "alice@example.org");
