@@ -26,6 +26,21 @@ DomainRuntime::DomainRuntime(boost::asio::io_context& io, const Config& cfg, con
   core_cfg.admins = cfg.admins;
   core_ = std::make_unique<mapping::GatewayCore>(std::move(core_cfg), *transport_, registry_, clock);
 
+  auto& m = Metrics::global();
+  const std::string kind(transport_->kind());
+  const std::string bridged = "Messages bridged, per transport and direction";
+  m_to_legacy_ = &m.counter("switchboard_messages_bridged_total", bridged,
+                            {{"domain", domain_}, {"transport", kind}, {"direction", "to_legacy"}});
+  m_to_xmpp_ = &m.counter("switchboard_messages_bridged_total", bridged,
+                          {{"domain", domain_}, {"transport", kind}, {"direction", "to_xmpp"}});
+  const std::string errors = "Errors reported to users (stanza errors sent) and failures reported by transports";
+  m_stanza_errors_ = &m.counter("switchboard_errors_total", errors, {{"domain", domain_}, {"source", "stanza"}});
+  m_transport_errors_ = &m.counter("switchboard_errors_total", errors, {{"domain", domain_}, {"source", "transport"}});
+  m_latency_ = &m.histogram("switchboard_processing_seconds",
+                            "From a stanza or transport event arriving on the io thread's queue to its effects "
+                            "being handed to the link or the transport",
+                            {{"domain", domain_}});
+
   xmpp::SessionConfig sc;
   sc.domain = comp.domain;
   sc.secret = comp.secret;
@@ -37,7 +52,7 @@ DomainRuntime::DomainRuntime(boost::asio::io_context& io, const Config& cfg, con
 
   xmpp::LinkHandlers h;
   h.on_stanza = [this](xmpp::Stanza&& s) { on_stanza(std::move(s)); };
-  h.on_authenticated = [this] { execute(core_->on_connected()); };
+  h.on_authenticated = [this] { execute(core_->on_connected(), std::chrono::steady_clock::now()); };
   h.on_proven = [this](std::vector<std::uint64_t> tokens) {
     for (auto t : tokens) {
       if (auto it = spool_tokens_.find(t); it != spool_tokens_.end()) {
@@ -67,28 +82,37 @@ void DomainRuntime::start() {
 
 void DomainRuntime::deliver(transport::Event e) {
   // Any thread -> the io thread. The runtime outlives the io loop's handlers.
-  boost::asio::post(io_, [this, alive = alive_, e = std::move(e)]() mutable {
+  const auto posted = std::chrono::steady_clock::now();
+  boost::asio::post(io_, [this, alive = alive_, e = std::move(e), posted]() mutable {
     if (!*alive) return;
     // The core logs the change; /healthz shows the text.
     if (auto* ls = std::get_if<transport::LinkState>(&e)) backend_text_ = ls->text;
-    execute(core_->on_event(std::move(e)));
+    else if (std::holds_alternative<transport::InboundMessage>(e)) m_to_xmpp_->inc();
+    else if (auto* so = std::get_if<transport::SendOutcome>(&e); so && !so->ok) m_transport_errors_->inc();
+    execute(core_->on_event(std::move(e)), posted);
   });
 }
 
-void DomainRuntime::on_stanza(xmpp::Stanza&& s) { execute(core_->on_stanza(s)); }
+void DomainRuntime::on_stanza(xmpp::Stanza&& s) {
+  const auto started = std::chrono::steady_clock::now();
+  execute(core_->on_stanza(s), started);
+}
 
-void DomainRuntime::execute(mapping::Effects effects) {
+void DomainRuntime::execute(mapping::Effects effects, std::chrono::steady_clock::time_point started) {
   for (auto& effect : effects) {
     if (auto* st = std::get_if<mapping::SendStanza>(&effect)) {
+      if (st->stanza.type() == "error") m_stanza_errors_->inc();
       link_->send(std::move(st->stanza));
     } else if (auto* tt = std::get_if<mapping::ToTransport>(&effect)) {
+      if (std::holds_alternative<transport::OutboundMessage>(tt->command)) m_to_legacy_->inc();
       transport_->send(std::move(tt->command));
     }
   }
+  m_latency_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 void DomainRuntime::stop(std::function<void()> done) {
-  execute(core_->on_shutdown());
+  execute(core_->on_shutdown(), std::chrono::steady_clock::now());
   transport_->stop();
   link_->stop(std::move(done));
 }

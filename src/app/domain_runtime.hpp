@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include "app/config.hpp"
 #include "common/clock.hpp"
+#include "common/metrics.hpp"
 #include "component/component_link.hpp"
 #include "mapping/gateway_core.hpp"
 #include "mapping/registry.hpp"
@@ -41,7 +42,9 @@ class DomainRuntime final : public transport::EventSink {
   const std::string& backend_text() const { return backend_text_; }
 
  private:
-  void execute(mapping::Effects effects);
+  // Runs the effects; `started` is when the input that produced them arrived
+  // (for the latency histogram).
+  void execute(mapping::Effects effects, std::chrono::steady_clock::time_point started);
   void on_stanza(xmpp::Stanza&& s);
 
   boost::asio::io_context& io_;
@@ -54,6 +57,12 @@ class DomainRuntime final : public transport::EventSink {
   std::unordered_map<std::uint64_t, std::int64_t> spool_tokens_;  // link token -> spool queue id
   std::uint64_t next_token_ = 1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  // SPEC §9 metrics, registered once.
+  Counter* m_to_legacy_;
+  Counter* m_to_xmpp_;
+  Counter* m_stanza_errors_;
+  Counter* m_transport_errors_;
+  Histogram* m_latency_;
 };
 
 }  // namespace sb::app

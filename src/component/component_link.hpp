@@ -50,6 +50,7 @@ class ComponentLink : public std::enable_shared_from_this<ComponentLink> {
  private:
   void do_connect();
   void on_connect(const boost::system::error_code& ec);
+  void quick_ack();
   void do_read();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void process();  // drains the session's outputs

@@ -72,6 +72,11 @@ class SqliteRegistry final : public Registry {
   void bump_attempts(std::string_view domain, std::string_view queue, std::int64_t id) override;
   std::size_t queue_size(std::string_view domain, std::string_view queue) override;
 
+  // Runs SQL on the registry's own connection (the file is locked exclusively,
+  // so no other connection can): for tests that break the schema underneath,
+  // and for diagnostics. False on error.
+  bool exec_for_tests(const std::string& sql) { return db_.exec(sql); }
+
  private:
   SqliteRegistry() = default;
   void log_failure(std::string_view what);

@@ -67,25 +67,48 @@ def test_a_second_instance_on_the_same_registry_is_refused(switchboard):
     assert switchboard.alive(), "the first instance must keep running"
 
 
-def test_metrics_count_what_went_through(switchboard, connect):
-    alice = connect("alice")
-    assert register(alice, GW_DOMAIN).get("type") == "result"
-    alice.send_message(f"echo@{GW_DOMAIN}", "count me")
-    alice.wait_message(lambda m: m.bare_from == f"echo@{GW_DOMAIN}" and m.body == "count me")
+def scrape(switchboard):
     with urllib.request.urlopen(f"http://127.0.0.1:{switchboard.http_port}/metrics", timeout=5) as r:
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain")
         text = r.read().decode()
     values = {}
     for line in text.splitlines():
-        if line.startswith("switchboard_stanzas_total{"):
-            labels, value = line.rsplit(" ", 1)
-            values[labels] = float(value)
-    inbound = [v for k, v in values.items() if f'domain="{GW_DOMAIN}"' in k and 'direction="in"' in k]
-    outbound = [v for k, v in values.items() if f'domain="{GW_DOMAIN}"' in k and 'direction="out"' in k]
-    assert inbound and inbound[0] >= 2, text   # the registration iq and the message at least
-    assert outbound and outbound[0] >= 2, text
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            values[key] = float(value)
+    return text, values
+
+
+def metric(values, name, **labels):
+    """The value of the series `name` whose labels include `labels` (0 if absent)."""
+    want = [f'{k}="{v}"' for k, v in labels.items()]
+    for key, value in values.items():
+        if key.split("{", 1)[0] == name and all(w in key for w in want):
+            return value
+    return 0.0
+
+
+def test_metrics_count_what_went_through(switchboard, connect):
+    alice = connect("alice")
+    assert register(alice, GW_DOMAIN).get("type") == "result"
+    alice.send_message(f"echo@{GW_DOMAIN}", "count me")
+    alice.wait_message(lambda m: m.bare_from == f"echo@{GW_DOMAIN}" and m.body == "count me")
+    alice.send_message(f"nobody@{GW_DOMAIN}", "hello?")
+    alice.wait_message(lambda m: m.bare_from == f"nobody@{GW_DOMAIN}" and m.type == "error")
+    text, values = scrape(switchboard)
     assert "# TYPE switchboard_stanzas_total counter" in text
+    # The registration iq and two messages in; results, echo and the error out.
+    assert metric(values, "switchboard_stanzas_total", domain=GW_DOMAIN, direction="in") >= 3, text
+    assert metric(values, "switchboard_stanzas_total", domain=GW_DOMAIN, direction="out") >= 3, text
+    assert metric(values, "switchboard_messages_bridged_total", domain=GW_DOMAIN, transport="loopback",
+                  direction="to_legacy") >= 2, text
+    assert metric(values, "switchboard_messages_bridged_total", domain=GW_DOMAIN, transport="loopback",
+                  direction="to_xmpp") >= 1, text
+    assert metric(values, "switchboard_errors_total", domain=GW_DOMAIN, source="stanza") >= 1, text
+    assert metric(values, "switchboard_errors_total", domain=GW_DOMAIN, source="transport") >= 1, text
+    assert metric(values, "switchboard_processing_seconds_count", domain=GW_DOMAIN) >= 3, text
+    assert metric(values, "switchboard_reconnects_total", domain=GW_DOMAIN) >= 1, text
 
 
 def test_domain_presence_follows_the_backend(switchboard, connect):

@@ -377,13 +377,9 @@ TEST_CASE("registry: SQLite errors after open are logged and answered empty, not
   auto r = open_ok(path);
   r->put_state(D, "k", "v");
   r->enqueue(D, "outbox", "x");
-  {
-    // Break the schema under the registry's feet from another connection.
-    sb::mapping::sqlite::Db other;
-    std::string error;
-    REQUIRE(other.open(path, error));
-    REQUIRE(other.exec("DROP TABLE state; DROP TABLE queue;"));
-  }
+  // Break the schema under the registry's feet (its file is locked exclusively,
+  // so through its own connection).
+  REQUIRE(r->exec_for_tests("DROP TABLE state; DROP TABLE queue;"));
   CHECK_FALSE(r->get_state(D, "k"));
   r->put_state(D, "k", "v2");
   CHECK(r->enqueue(D, "outbox", "y") == 0);  // 0: not stored, caller must not accept
