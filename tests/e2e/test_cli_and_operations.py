@@ -9,7 +9,7 @@ import pytest
 
 from harness.servers import GW_DOMAIN
 from harness.switchboard import binary
-from harness.xep import register
+from harness.xep import register, registration
 
 pytestmark = pytest.mark.needs_switchboard
 
@@ -129,3 +129,13 @@ def test_domain_presence_follows_the_backend(switchboard, connect):
                         and alice.presences.index(p) > alice.presences.index(down), timeout=10,
                         what="the gateway available again")
     switchboard.wait_healthy(timeout=10)
+
+
+def test_registration_survives_kill_9(switchboard, connect):
+    """SPEC §5: the registry survives kill -9 (and the instance lock dies with the process)."""
+    alice = connect("alice")
+    assert register(alice, GW_DOMAIN, nick="survivor").get("type") == "result"
+    switchboard.kill()
+    switchboard.start()
+    registered, values = registration(alice, GW_DOMAIN)
+    assert registered and values.get("nick") == "survivor", values
