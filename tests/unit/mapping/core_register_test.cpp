@@ -22,7 +22,8 @@ TEST_CASE("register get: instructions, legacy fields and a form; registered flag
   CoreHarness h;
   sms_fields(h.tr);
   h.tr.instructions = "Give your phone number.";
-  auto q = h.send(kGet).only().child("query", xmpp::ns::register_);
+  auto got = h.send(kGet);  // keeps the stanza (and so the node below) alive
+  auto q = got.only().child("query", xmpp::ns::register_);
   CHECK(xmpp::child_text(q, "instructions", xmpp::ns::register_) == "Give your phone number.");
   CHECK_FALSE(xmpp::child(q, "registered", xmpp::ns::register_));
   CHECK(xmpp::child(q, "phone", xmpp::ns::register_));
@@ -69,7 +70,8 @@ TEST_CASE("register get: instructions, legacy fields and a form; registered flag
   CHECK(stored->created_ms == h.clock.unix_ms());
 
   // The next get shows it.
-  auto q2 = h.send(kGet).only().child("query", xmpp::ns::register_);
+  auto got2 = h.send(kGet);
+  auto q2 = got2.only().child("query", xmpp::ns::register_);
   CHECK(xmpp::child(q2, "registered", xmpp::ns::register_));
   CHECK(xmpp::child_text(q2, "phone", xmpp::ns::register_) == "+15550001111");
   CHECK(xmpp::child_text(q2, "password", xmpp::ns::register_).empty());  // secrets are not echoed
