@@ -27,7 +27,9 @@ ctest --test-dir build --output-on-failure
 if [ "${SKIP_ASAN:-}" != 1 ]; then
   step "unit tests under ASan + UBSan"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSB_SANITIZE=ON >/dev/null
-  cmake --build build-asan -j"$JOBS" --target unit_common unit_component unit_mapping unit_http unit_app
+  units=$(for d in tests/unit/*/; do n=$(basename "$d"); ls "$d"*.cpp >/dev/null 2>&1 && echo "unit_$n"; done)
+  # shellcheck disable=SC2086
+  cmake --build build-asan -j"$JOBS" --target $units
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure
 fi
 

@@ -1,0 +1,110 @@
+// The Paho edge of the MQTT transport (SPEC §6): a thin wrapper over Paho MQTT
+// C++ 1.2 / Paho C 1.3 (MQTTAsync) that never blocks the io thread.
+//
+// Threading (DESIGN.md "Threads"):
+//  - Every public method is called on the io thread and returns at once.
+//  - Paho calls that can take Paho's global mutex (publish, subscribe, connect,
+//    disconnect) run on a private one-thread worker, never on the io thread:
+//    Paho C holds that mutex while it runs messageArrived, and our messageArrived
+//    waits for the io thread (see below), so an io thread calling Paho directly
+//    could stall until the ack timeout.
+//  - Paho callbacks run on Paho's threads: they copy what they need, post to the
+//    io executor and return. Handlers and `done` callbacks run on the io thread.
+//
+// Delivery (SPEC §10, see DELIVERY.md): for an inbound QoS 1/2 publish Paho C
+// calls messageArrived BEFORE it sends the PUBACK. So the Paho thread waits
+// (bounded by ClientOptions::ack_timeout) until the io thread calls the `ack`
+// passed to on_message, which it must do once the message is durably stored.
+// A kill -9 before that leaves the message un-acked: the broker redelivers it
+// from the persistent session. QoS 0 messages get a no-op ack.
+//
+// Ownership/lifetime: MqttClient owns the Paho client. Paho's callbacks hold only
+// a shared state that outlives both; they reach handlers through the io thread,
+// which checks that the MqttClient still exists. Destroying the MqttClient (on the
+// io thread) releases waiting Paho threads and may block briefly while Paho joins
+// its threads: do it at shutdown, after stop().
+#pragma once
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+namespace mqtt { class async_client; class iaction_listener; }
+
+namespace sb::transport::mqtt {
+
+struct ClientOptions {
+  std::string broker;      // tcp://host:port, ssl://host:port (mqtt://, mqtts:// accepted)
+  std::string client_id;   // fixed: the persistent session is keyed by it
+  std::string username, password;
+  std::string ca_file, cert_file, key_file;  // TLS: trust store, client cert, client key
+  int protocol = 4;        // 4 = MQTT 3.1.1, 5 = MQTT 5
+  int keepalive_s = 30;
+  int session_expiry_s = 86400;  // MQTT 5 session expiry interval; must be > 0 to persist
+  int connect_timeout_s = 10;
+  int min_retry_s = 1, max_retry_s = 60;     // Paho automatic reconnect backoff
+  std::chrono::milliseconds ack_timeout{10000};  // how long a Paho thread waits for `ack`
+};
+
+// "mqtt://h:p" -> "tcp://h:p", "mqtts://h:p" -> "ssl://h:p"; others unchanged.
+std::string normalize_broker_uri(const std::string& uri);
+
+class MqttClient {
+ public:
+  // Call once the message is durably stored (any thread; idempotent).
+  using Ack = std::function<void()>;
+  using Done = std::function<void(bool ok, std::string error)>;
+  struct Handlers {
+    std::function<void()> on_connected;  // connected or reconnected (subscriptions re-sent)
+    std::function<void(std::string why)> on_disconnected;
+    std::function<void(std::string topic, std::string payload, int qos, bool retained, Ack ack)> on_message;
+  };
+
+  MqttClient(boost::asio::any_io_executor ex, ClientOptions opts, Handlers handlers);
+  ~MqttClient();
+  MqttClient(const MqttClient&) = delete;
+  MqttClient& operator=(const MqttClient&) = delete;
+
+  // Async connect; Paho's automatic reconnect (min_retry_s..max_retry_s) afterwards.
+  // A first connect that fails is retried by us with the same backoff bounds.
+  void start();
+  // Remembered and (re)sent after every connect: a SUBSCRIBE for a filter the
+  // session already holds is harmless (MQTT 3.1.1 §3.8.4: it replaces it).
+  void subscribe(std::vector<std::pair<std::string, int>> filters);
+  // `done(ok, error)` runs on the io thread after the broker's PUBACK (QoS 1),
+  // PUBCOMP (QoS 2), or once written (QoS 0); ok=false at once when not connected.
+  void publish(std::string topic, std::string payload, int qos, bool retain, Done done);
+  bool connected() const;
+  // Graceful DISCONNECT keeping the session; idempotent, non-blocking. `done` runs on
+  // the io thread once the DISCONNECT went out (or failed): destroy the client after
+  // it, so inbound messages already in flight are handled and acked first.
+  void stop(std::function<void()> done = {});
+
+  struct Shared;  // state shared with Paho's threads (defined in the .cpp)
+
+ private:
+  void on_connected_io();
+  void on_link_down_io(std::string why);
+  void on_connect_failed_io(std::string why);
+  void do_connect();
+  void send_subscriptions();
+
+  boost::asio::any_io_executor ex_;
+  ClientOptions opts_;
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<::mqtt::iaction_listener> connect_listener_;  // Paho calls it on every (re)connect
+  std::unique_ptr<::mqtt::async_client> cli_;
+  std::unique_ptr<boost::asio::thread_pool> worker_;  // runs Paho calls, see above
+  std::vector<std::pair<std::string, int>> filters_;
+  bool started_ = false, stopped_ = false;
+  bool link_up_ = false, down_reported_ = false, ever_connected_ = false;
+  int connect_attempt_ = 0;
+  std::unique_ptr<boost::asio::steady_timer> retry_timer_;
+};
+
+}  // namespace sb::transport::mqtt

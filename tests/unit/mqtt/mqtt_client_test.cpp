@@ -1,0 +1,404 @@
+// MqttClient against a REAL mosquitto (started here on a free loopback port, config
+// and persistence in a temp dir) and, for the PUBACK ordering, a scripted fake broker.
+// Every wait has a deadline; the io_context runs on the test thread, so "the io
+// thread" below is this thread.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include "transports/mqtt/mqtt_client.hpp"
+
+extern char** environ;
+
+using namespace std::chrono_literals;
+using sb::transport::mqtt::ClientOptions;
+using sb::transport::mqtt::MqttClient;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kMosquitto = "/usr/sbin/mosquitto";
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool port_open(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// One mosquitto process; the port and the persistence dir survive restart().
+class Mosquitto {
+ public:
+  Mosquitto() : port_(free_port()) {
+    char tmpl[] = "/tmp/sb-mqttc-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    ::chmod(dir_.c_str(), 0777);  // mosquitto started as root drops to its own user
+    std::ofstream(dir_ / "mosquitto.conf") << "listener " << port_ << " 127.0.0.1\n"
+                                           << "allow_anonymous true\npersistence true\n"
+                                           << "persistence_location " << dir_.string() << "/\n";
+    start();
+  }
+  ~Mosquitto() {
+    kill(SIGTERM);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  bool start() {
+    std::string conf = (dir_ / "mosquitto.conf").string(), log = (dir_ / "mosquitto.log").string();
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    char* argv[] = {const_cast<char*>(kMosquitto), const_cast<char*>("-c"), conf.data(), nullptr};
+    int rc = posix_spawn(&pid_, kMosquitto, &fa, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return false;
+    for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
+      if (port_open(port_)) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  void kill(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    int status = 0;
+    for (int i = 0; i < 250 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(20ms);
+    if (::waitpid(pid_, &status, WNOHANG) == 0) { ::kill(pid_, SIGKILL); ::waitpid(pid_, &status, 0); }
+    pid_ = -1;
+  }
+  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_;
+  fs::path dir_;
+  pid_t pid_ = -1;
+};
+
+struct Received { std::string topic, payload; int qos; bool retained; };
+
+// A client plus what its handlers saw, all recorded on the io (test) thread.
+struct Probe {
+  boost::asio::io_context& io;
+  std::thread::id io_thread = std::this_thread::get_id();
+  int connects = 0, disconnects = 0;
+  bool off_thread = false;  // a handler ran on some other thread
+  std::vector<Received> got;
+  std::function<void(MqttClient::Ack&)> on_ack = [](MqttClient::Ack& a) { a(); };
+  std::unique_ptr<MqttClient> client;
+
+  Probe(boost::asio::io_context& ioc, ClientOptions o) : io(ioc) {
+    MqttClient::Handlers h;
+    h.on_connected = [this] { check(); ++connects; };
+    h.on_disconnected = [this](std::string) { check(); ++disconnects; };
+    h.on_message = [this](std::string t, std::string p, int q, bool r, MqttClient::Ack ack) {
+      check();
+      got.push_back({std::move(t), std::move(p), q, r});
+      on_ack(ack);
+    };
+    client = std::make_unique<MqttClient>(io.get_executor(), std::move(o), std::move(h));
+  }
+  void check() { if (std::this_thread::get_id() != io_thread) off_thread = true; }
+};
+
+// Runs the io_context on this thread until pred() holds or the deadline passes.
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
+               std::chrono::steady_clock::duration limit = 10s) {
+  for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
+    if (pred()) return true;
+    io.run_for(10ms);
+  }
+  return pred();
+}
+
+ClientOptions options(const std::string& uri, const std::string& id, int protocol = 4) {
+  ClientOptions o;
+  o.broker = uri;
+  o.client_id = id;
+  o.protocol = protocol;
+  o.min_retry_s = 1;
+  o.max_retry_s = 2;
+  return o;
+}
+
+// Publishes and runs the io_context until the done callback came; returns ok.
+bool publish_sync(boost::asio::io_context& io, MqttClient& c, const std::string& t, const std::string& p) {
+  int state = 0;
+  c.publish(t, p, 1, false, [&](bool ok, std::string) { state = ok ? 1 : 2; });
+  run_until(io, [&] { return state != 0; });
+  return state == 1;
+}
+
+void stop_and_destroy(boost::asio::io_context& io, Probe& p) {
+  bool stopped = false;
+  p.client->stop([&] { stopped = true; });
+  run_until(io, [&] { return stopped; }, 5s);
+  p.client.reset();
+}
+
+// A scripted MQTT 3.1.1 broker for one client: CONNACK, then one QoS 1 PUBLISH
+// (packet id 7); records whether the PUBACK came after the test's ack.
+class FakeBroker {
+ public:
+  explicit FakeBroker(const std::atomic<bool>& acked) : acked_(acked) {
+    lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(lfd_, 1);
+    socklen_t len = sizeof a;
+    ::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    th_ = std::thread([this] { run(); });
+  }
+  ~FakeBroker() { th_.join(); ::close(lfd_); }
+  int port = 0;
+  std::atomic<bool> puback_seen{false}, puback_after_ack{false};
+
+ private:
+  bool wait_readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 5000) == 1;
+  }
+  bool read_n(int fd, unsigned char* b, size_t n) {
+    while (n > 0) {
+      if (!wait_readable(fd)) return false;
+      ssize_t r = ::recv(fd, b, n, 0);
+      if (r <= 0) return false;
+      b += r;
+      n -= size_t(r);
+    }
+    return true;
+  }
+  // One packet: returns its first byte and body, or -1 on timeout/close.
+  int read_packet(int fd, std::string& body) {
+    unsigned char h, c;
+    if (!read_n(fd, &h, 1)) return -1;
+    size_t len = 0, mul = 1;
+    do {
+      if (!read_n(fd, &c, 1)) return -1;
+      len += (c & 0x7f) * mul;
+      mul *= 128;
+    } while (c & 0x80);
+    body.assign(len, '\0');
+    if (len && !read_n(fd, reinterpret_cast<unsigned char*>(body.data()), len)) return -1;
+    return h;
+  }
+  void run() {
+    if (!wait_readable(lfd_)) return;
+    int fd = ::accept(lfd_, nullptr, nullptr);
+    std::string body;
+    if (read_packet(fd, body) == 0x10) {  // CONNECT
+      const unsigned char connack[] = {0x20, 0x02, 0x00, 0x00};
+      ::send(fd, connack, sizeof connack, MSG_NOSIGNAL);
+      // PUBLISH QoS 1: topic "dev/x/state", packet id 7, payload "42"
+      const std::string topic = "dev/x/state";
+      std::string pub = {char(0x32), char(2 + topic.size() + 2 + 2), 0, char(topic.size())};
+      pub += topic + std::string{0, 7} + "42";
+      ::send(fd, pub.data(), pub.size(), MSG_NOSIGNAL);
+      for (int type; (type = read_packet(fd, body)) != -1;) {
+        if (type == 0xC0) {  // PINGREQ
+          const unsigned char resp[] = {0xD0, 0x00};
+          ::send(fd, resp, sizeof resp, MSG_NOSIGNAL);
+        } else if (type == 0x40 && body.size() >= 2 && body[1] == 7) {
+          puback_after_ack = acked_.load();
+          puback_seen = true;
+        } else if (type == 0xE0) {
+          break;  // DISCONNECT
+        }
+      }
+    }
+    ::close(fd);
+  }
+  const std::atomic<bool>& acked_;
+  int lfd_ = -1;
+  std::thread th_;
+};
+
+#define REQUIRE_MOSQUITTO()                                              \
+  if (!fs::exists(kMosquitto)) {                                         \
+    MESSAGE("skipped: " << kMosquitto << " is not installed");          \
+    return;                                                              \
+  }
+
+// Stored/replayed session: client A subscribes QoS 1, leaves, B publishes 20 QoS 1
+// messages, A comes back with the same id and gets all 20 without re-subscribing.
+void persistent_session(int protocol) {
+  Mosquitto broker;
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  const std::string id = "sb-client-a-v" + std::to_string(protocol);
+  {
+    Probe a(io, options(broker.uri(), id, protocol));
+    a.client->start();
+    REQUIRE(run_until(io, [&] { return a.connects == 1; }));
+    a.client->subscribe({{"dev/+/state", 1}});
+    // Our own publish coming back proves the subscription is in place.
+    REQUIRE(publish_sync(io, *a.client, "dev/probe/state", "probe"));
+    REQUIRE(run_until(io, [&] { return !a.got.empty(); }));
+    stop_and_destroy(io, a);
+  }
+  Probe b(io, options(broker.uri(), "sb-client-b-v" + std::to_string(protocol), protocol));
+  b.client->start();
+  REQUIRE(run_until(io, [&] { return b.connects == 1; }));
+  int acked = 0;
+  for (int i = 0; i < 20; ++i)
+    b.client->publish("dev/d" + std::to_string(i) + "/state", std::to_string(i), 1, false,
+                      [&](bool ok, std::string) { acked += ok; });
+  REQUIRE(run_until(io, [&] { return acked == 20; }));
+
+  Probe a2(io, options(broker.uri(), id, protocol));
+  a2.client->start();  // no subscribe(): the session holds the subscription
+  CHECK(run_until(io, [&] { return a2.got.size() >= 20; }));
+  std::vector<std::string> payloads;
+  for (auto& r : a2.got) payloads.push_back(r.payload);
+  for (int i = 0; i < 20; ++i) {
+    CAPTURE(i);
+    CHECK(std::find(payloads.begin(), payloads.end(), std::to_string(i)) != payloads.end());
+  }
+  CHECK_FALSE(a2.off_thread);
+  stop_and_destroy(io, a2);
+  stop_and_destroy(io, b);
+}
+
+}  // namespace
+
+TEST_CASE("mqtt client: QoS 1 round trip through a real broker, handlers on the io thread") {
+  REQUIRE_MOSQUITTO();
+  Mosquitto broker;
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  Probe p(io, options(broker.uri(), "sb-roundtrip"));
+  CHECK_FALSE(p.client->connected());
+  p.client->start();
+  REQUIRE(run_until(io, [&] { return p.connects == 1; }));
+  CHECK(p.client->connected());
+  p.client->subscribe({{"home/+/state", 1}});
+
+  std::string error = "unset";
+  bool done = false, done_on_io = false;
+  p.client->publish("home/kitchen/state", "21.5", 1, false, [&](bool ok, std::string e) {
+    done = ok;
+    error = e;
+    done_on_io = std::this_thread::get_id() == p.io_thread;
+  });
+  REQUIRE(run_until(io, [&] { return done && !p.got.empty(); }));
+  CHECK(error.empty());
+  CHECK(done_on_io);
+  CHECK(p.got[0].topic == "home/kitchen/state");
+  CHECK(p.got[0].payload == "21.5");
+  CHECK(p.got[0].qos == 1);
+  CHECK_FALSE(p.got[0].retained);
+  CHECK_FALSE(p.off_thread);
+  stop_and_destroy(io, p);
+}
+
+TEST_CASE("mqtt client: publish while not connected fails at once, not silently") {
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  Probe p(io, options("tcp://127.0.0.1:" + std::to_string(free_port()), "sb-nobroker"));
+  p.client->start();
+  int state = 0;
+  std::string why;
+  p.client->publish("a/b", "x", 1, false, [&](bool ok, std::string e) { state = ok ? 1 : 2; why = e; });
+  REQUIRE(run_until(io, [&] { return state != 0 && p.disconnects >= 1; }));
+  CHECK(state == 2);
+  CHECK_FALSE(why.empty());
+  CHECK_FALSE(p.client->connected());
+}
+
+TEST_CASE("mqtt client: persistent session delivers QoS 1 published while away (3.1.1)") {
+  REQUIRE_MOSQUITTO();
+  persistent_session(4);
+}
+
+TEST_CASE("mqtt client: persistent session delivers QoS 1 published while away (5)") {
+  REQUIRE_MOSQUITTO();
+  persistent_session(5);
+}
+
+TEST_CASE("mqtt client: broker restart -> disconnected, reconnected, publishing works again") {
+  REQUIRE_MOSQUITTO();
+  Mosquitto broker;
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  Probe p(io, options(broker.uri(), "sb-restart"));
+  p.client->start();
+  REQUIRE(run_until(io, [&] { return p.connects == 1; }));
+  p.client->subscribe({{"r/#", 1}});
+  REQUIRE(publish_sync(io, *p.client, "r/1", "before"));
+
+  broker.kill(SIGKILL);
+  REQUIRE(run_until(io, [&] { return p.disconnects >= 1; }));
+  CHECK_FALSE(p.client->connected());
+  REQUIRE(broker.start());
+  REQUIRE(run_until(io, [&] { return p.connects == 2; }, 20s));
+  CHECK(p.client->connected());
+  // The session may be gone (killed broker): the client re-sent its subscription.
+  REQUIRE(publish_sync(io, *p.client, "r/2", "after"));
+  CHECK(run_until(io, [&] {
+    return std::any_of(p.got.begin(), p.got.end(), [](auto& r) { return r.payload == "after"; });
+  }));
+  CHECK_FALSE(p.off_thread);
+  stop_and_destroy(io, p);
+}
+
+TEST_CASE("mqtt client: inbound QoS 1 is PUBACKed only after the io thread's ack (SPEC §10)") {
+  std::atomic<bool> acked{false};
+  FakeBroker fake(acked);
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  Probe p(io, options("tcp://127.0.0.1:" + std::to_string(fake.port), "sb-order"));
+  MqttClient::Ack held;
+  p.on_ack = [&](MqttClient::Ack& a) { held = a; };  // "storing" takes a while
+  p.client->start();
+  REQUIRE(run_until(io, [&] { return p.got.size() == 1; }));
+  CHECK(p.got[0].payload == "42");
+  // Give an early PUBACK every chance to show up before the store is done.
+  io.run_for(400ms);
+  CHECK_FALSE(fake.puback_seen.load());
+  acked = true;
+  held();
+  REQUIRE(run_until(io, [&] { return fake.puback_seen.load(); }, 5s));
+  CHECK(fake.puback_after_ack.load());
+  CHECK_FALSE(p.off_thread);
+  stop_and_destroy(io, p);
+}

@@ -1,0 +1,85 @@
+#include <doctest/doctest.h>
+
+#include "transports/mqtt/payload.hpp"
+
+using namespace sb::transport::mqtt;
+
+TEST_CASE("utf-8 validation follows RFC 3629") {
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("plain"));
+  CHECK(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xa1"));
+  CHECK_FALSE(valid_utf8("\xc3"));              // truncated
+  CHECK_FALSE(valid_utf8("\xc0\xaf"));          // overlong '/'
+  CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));      // overlong
+  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate U+D800
+  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  CHECK_FALSE(valid_utf8("\xff"));
+  CHECK_FALSE(valid_utf8("\x80"));
+}
+
+TEST_CASE("xml text excludes characters XML 1.0 cannot carry") {
+  CHECK(is_xml_text("tab\tnl\ncr\r"));
+  CHECK_FALSE(is_xml_text(std::string("a\0b", 3)));
+  CHECK_FALSE(is_xml_text("bell\x07"));
+  CHECK_FALSE(is_xml_text("\xef\xbf\xbf"));  // U+FFFF
+  CHECK(xml_sanitize(std::string("a\0b\xff", 4)) == "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+}
+
+TEST_CASE("base64 per RFC 4648 test vectors") {
+  CHECK(base64("") == "");
+  CHECK(base64("f") == "Zg==");
+  CHECK(base64("fo") == "Zm8=");
+  CHECK(base64("foo") == "Zm9v");
+  CHECK(base64("foob") == "Zm9vYg==");
+  CHECK(base64("fooba") == "Zm9vYmE=");
+  CHECK(base64("foobar") == "Zm9vYmFy");
+  CHECK(base64(std::string("\xff\x00\xfe", 3)) == "/wD+");
+}
+
+TEST_CASE("text payloads pass through unchanged") {
+  auto r = payload_text("21.5 \xc2\xb0" "C");
+  CHECK_FALSE(r.binary);
+  CHECK_FALSE(r.truncated);
+  CHECK(r.text == "21.5 \xc2\xb0" "C");
+  CHECK(payload_text("").text == "");
+}
+
+TEST_CASE("binary payloads are rendered as base64, never raw") {
+  std::string bin("\x00\x01\x02\xff", 4);
+  auto r = payload_text(bin);
+  CHECK(r.binary);
+  CHECK_FALSE(r.truncated);
+  CHECK(r.text == "[binary payload, 4 bytes, base64: AAEC/w==]");
+  CHECK(is_xml_text(r.text));
+  // Valid UTF-8 with a control character is still not XML text.
+  CHECK(payload_text("on\x01").binary);
+}
+
+TEST_CASE("huge payloads are capped so a stanza stays small") {
+  SUBCASE("1 MiB of text: the first 64 KiB and a note") {
+    std::string big(1024 * 1024, 'a');
+    auto r = payload_text(big);
+    CHECK_FALSE(r.binary);
+    CHECK(r.truncated);
+    CHECK(r.text.size() < 65 * 1024);
+    CHECK(r.text.substr(0, 10) == "aaaaaaaaaa");
+    CHECK(r.text.find("truncated: 1048576 bytes in total") != std::string::npos);
+  }
+  SUBCASE("the cut never splits a character") {
+    std::string euro;
+    for (int i = 0; i < 30000; ++i) euro += "\xe2\x82\xac";  // 3 bytes each
+    auto r = payload_text(euro, 10);
+    CHECK(r.text.substr(0, 9) == "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac");
+    CHECK(r.text[9] == '\n');
+    CHECK(valid_utf8(r.text));
+  }
+  SUBCASE("1 MiB binary: a 4 KiB base64 excerpt") {
+    std::string bin(1024 * 1024, '\xff');
+    auto r = payload_text(bin);
+    CHECK(r.binary);
+    CHECK(r.truncated);
+    CHECK(r.text.find("[binary payload, 1048576 bytes, base64: ////") == 0);
+    CHECK(r.text.size() < 4096 + 100);
+    CHECK(r.text.substr(r.text.size() - 4) == "\xe2\x80\xa6]");  // "…]"
+  }
+}
