@@ -58,6 +58,13 @@ DomainRuntime::DomainRuntime(boost::asio::io_context& io, const Config& cfg, con
       if (auto it = spool_tokens_.find(t); it != spool_tokens_.end()) {
         registry_.ack(domain_, kSpool, it->second);
         spool_tokens_.erase(it);
+      } else if (auto dt = delivery_of_link_token_.find(t); dt != delivery_of_link_token_.end()) {
+        const auto delivery = dt->second;
+        delivery_of_link_token_.erase(dt);
+        if (auto p = delivery_pending_.find(delivery); p != delivery_pending_.end() && --p->second == 0) {
+          delivery_pending_.erase(p);
+          transport_->delivered(delivery);
+        }
       }
     }
   };
@@ -89,7 +96,11 @@ void DomainRuntime::deliver(transport::Event e) {
     if (auto* ls = std::get_if<transport::LinkState>(&e)) backend_text_ = ls->text;
     else if (std::holds_alternative<transport::InboundMessage>(e)) m_to_xmpp_->inc();
     else if (auto* so = std::get_if<transport::SendOutcome>(&e); so && !so->ok) m_transport_errors_->inc();
+    std::uint64_t delivery = 0;
+    if (auto* im = std::get_if<transport::InboundMessage>(&e)) delivery = im->delivery_token;
     execute(core_->on_event(std::move(e)), posted);
+    // Nobody to deliver to (no subscriber): nothing to wait for.
+    if (delivery && !delivery_pending_.count(delivery)) transport_->delivered(delivery);
   });
 }
 
@@ -102,7 +113,13 @@ void DomainRuntime::execute(mapping::Effects effects, std::chrono::steady_clock:
   for (auto& effect : effects) {
     if (auto* st = std::get_if<mapping::SendStanza>(&effect)) {
       if (st->stanza.type() == "error") m_stanza_errors_->inc();
-      link_->send(std::move(st->stanza));
+      std::uint64_t link_token = 0;
+      if (st->token) {
+        link_token = next_token_++;
+        delivery_of_link_token_[link_token] = st->token;
+        ++delivery_pending_[st->token];
+      }
+      link_->send(std::move(st->stanza), link_token);
     } else if (auto* tt = std::get_if<mapping::ToTransport>(&effect)) {
       if (std::holds_alternative<transport::OutboundMessage>(tt->command)) m_to_legacy_->inc();
       transport_->send(std::move(tt->command));
@@ -123,6 +140,8 @@ void DomainRuntime::spool_undelivered() {
   for (auto& [token, id] : spool_tokens_) already[token] = true;
   for (auto& [xml, token] : link_->session().undelivered()) {
     if (token && already.count(token)) continue;  // still in the spool from last time
+    // Kept durably by its transport, which replays it at start (e.g. the MQTT inbox).
+    if (token && delivery_of_link_token_.count(token)) continue;
     registry_.enqueue(domain_, kSpool, xml);
     ++n;
   }

@@ -55,6 +55,10 @@ class DomainRuntime final : public transport::EventSink {
   std::shared_ptr<xmpp::ComponentLink> link_;
   std::string backend_text_ = "starting";
   std::unordered_map<std::uint64_t, std::int64_t> spool_tokens_;  // link token -> spool queue id
+  // Delivery tokens of transport events (InboundMessage::delivery_token): link
+  // token -> delivery token, and how many stanzas of each are not yet proven.
+  std::unordered_map<std::uint64_t, std::uint64_t> delivery_of_link_token_;
+  std::unordered_map<std::uint64_t, int> delivery_pending_;
   std::uint64_t next_token_ = 1;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   // SPEC §9 metrics, registered once.

@@ -1,5 +1,6 @@
 #include "app/transports.hpp"
 
+#include "transports/mqtt/mqtt_transport.hpp"
 #ifdef SB_TEST_TRANSPORT
 #include "tests/fixtures/loopback/loopback_transport.hpp"
 #endif
@@ -9,6 +10,7 @@ namespace sb::app {
 const std::vector<transport::FactoryEntry>& transport_factories() {
   static const std::vector<transport::FactoryEntry> all = [] {
     std::vector<transport::FactoryEntry> v;
+    v.push_back(transport::mqtt::factory());
 #ifdef SB_TEST_TRANSPORT
     v.push_back(transport::loopback::factory());  // test fixture only
 #endif

@@ -1,6 +1,7 @@
 // Transport events -> stanzas: messages and presence from legacy contacts, the
 // outcome of commands (errors, XEP-0184 receipts) and the backend's state as the
 // domain's presence. Also the announcements on (re)connect and shutdown.
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -61,11 +62,14 @@ xmpp::Stanza contact_presence(const std::string& from, const std::string& to, co
 void CoreState::on_event(transport::Event e, Effects& out) {
   // One user, or everyone who follows this peer (allowed users only: the allow
   // list may have shrunk since they subscribed).
-  auto recipients = [&](const std::string& user, const std::string& peer) {
+  // `also_to` (configured by the admin, e.g. MQTT subscribers) need no allow check.
+  auto recipients = [&](const std::string& user, const std::string& peer, const std::vector<std::string>& also_to) {
     if (!user.empty()) return std::vector<std::string>{user};
     std::vector<std::string> users;
     for (auto& u : reg_.subscribers(cfg_.domain, peer))
       if (allowed(u)) users.push_back(std::move(u));
+    for (auto& u : also_to)
+      if (std::find(users.begin(), users.end(), u) == users.end()) users.push_back(u);
     return users;
   };
 
@@ -73,7 +77,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
     std::string body = m->body.empty() ? m->oob_url : m->body;  // XEP-0066 §3: the URL in the body too
     if (body.empty()) return log_->debug("dropped an empty message from {}", m->peer);
     auto from = jid_for(m->peer, m->peer_resource);
-    for (const auto& user : recipients(m->user, m->peer)) {
+    for (const auto& user : recipients(m->user, m->peer, m->also_to)) {
       auto msg = xmpp::make_message(from, user, type_of(m->kind), next_id());
       xmpp::append_text(msg.root(), "body", body);  // sanitised: SPEC §3
       if (!m->oob_url.empty()) xmpp::append_text(xmpp::append(msg.root(), "x", xmpp::ns::oob), "url", m->oob_url);
@@ -86,14 +90,14 @@ void CoreState::on_event(transport::Event e, Effects& out) {
         auto o = xmpp::append(msg.root(), "origin-id", xmpp::ns::sid);  // XEP-0359
         o.append_attribute("id").set_value(xmpp::sanitize_text(m->id).c_str());
       }
-      send(out, std::move(msg));
+      out.push_back(SendStanza{std::move(msg), m->delivery_token});
     }
     return;
   }
 
   if (auto* p = std::get_if<transport::PresenceUpdate>(&e)) {
     auto from = jid_for(p->peer, p->peer_resource);
-    for (const auto& user : recipients(p->user, p->peer)) {
+    for (const auto& user : recipients(p->user, p->peer, p->also_to)) {
       if (p->available) {
         ContactPresence cp{p->show, p->status};
         send(out, contact_presence(from, user, cp));

@@ -25,7 +25,11 @@
 
 namespace sb::mapping {
 
-struct SendStanza { xmpp::Stanza stanza; };
+// token: non-zero when made from a transport event with a delivery_token.
+struct SendStanza {
+  xmpp::Stanza stanza;
+  std::uint64_t token = 0;
+};
 struct ToTransport { transport::Command command; };
 using Effect = std::variant<SendStanza, ToTransport>;
 using Effects = std::vector<Effect>;

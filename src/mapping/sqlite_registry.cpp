@@ -395,6 +395,38 @@ void SqliteRegistry::delete_state(std::string_view domain, std::string_view key)
   run(q, "delete_state");
 }
 
+void SqliteRegistry::put_states(std::string_view domain, const std::vector<std::pair<std::string, std::string>>& kv) {
+  if (kv.empty()) return;
+  sqlite::Transaction tx(db_);
+  if (!tx.ok()) return log_failure("put_states");
+  for (const auto& [key, value] : kv) {
+    Query q = db_.query(
+        "INSERT INTO state(domain, key, value) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(domain, key) DO UPDATE SET value = excluded.value");
+    if (q) q.bind(domain, key, value);
+    if (!run(q, "put_states")) return;
+  }
+  if (!tx.commit()) log_failure("put_states (commit)");
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteRegistry::states(std::string_view domain,
+                                                                       std::string_view prefix) {
+  std::vector<std::pair<std::string, std::string>> out;
+  // A range on the primary key instead of LIKE: prefixes may hold % or _.
+  std::string upper(prefix);
+  upper.push_back('\xff');
+  Query q = db_.query("SELECT key, value FROM state WHERE domain = ?1 AND key >= ?2 AND key < ?3 ORDER BY key");
+  if (!q) return log_failure("states"), out;
+  q.bind(domain, prefix, upper);
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) out.emplace_back(q->text(0), q->text(1));
+  if (rc != SQLITE_DONE) {
+    log_failure("states");
+    return {};
+  }
+  return out;
+}
+
 // ---- Queues ----
 
 std::int64_t SqliteRegistry::enqueue(std::string_view domain, std::string_view queue, std::string_view payload) {

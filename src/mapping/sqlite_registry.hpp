@@ -64,6 +64,8 @@ class SqliteRegistry final : public Registry {
   void put_state(std::string_view domain, std::string_view key, std::string_view value) override;
   std::optional<std::string> get_state(std::string_view domain, std::string_view key) override;
   void delete_state(std::string_view domain, std::string_view key) override;
+  void put_states(std::string_view domain, const std::vector<std::pair<std::string, std::string>>& kv) override;
+  std::vector<std::pair<std::string, std::string>> states(std::string_view domain, std::string_view prefix) override;
   // Returns the new item's id (> 0), or 0 if it could not be stored (logged):
   // the caller must then not treat the item as accepted.
   std::int64_t enqueue(std::string_view domain, std::string_view queue, std::string_view payload) override;

@@ -22,6 +22,15 @@ class MemoryRegistry final : public mapping::Registry {
     return it->second;
   }
   void delete_state(SV d, SV k) override { state_.erase({std::string(d), std::string(k)}); }
+  void put_states(SV d, const std::vector<std::pair<std::string, std::string>>& kv) override {
+    for (auto& [k, v] : kv) put_state(d, k, v);
+  }
+  std::vector<std::pair<std::string, std::string>> states(SV d, SV prefix) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& [key, v] : state_)
+      if (key.first == d && std::string_view(key.second).substr(0, prefix.size()) == prefix) out.emplace_back(key.second, v);
+    return out;
+  }
   std::int64_t enqueue(SV d, SV q, SV payload) override {
     auto& queue = queues_[{std::string(d), std::string(q)}];
     queue.push_back({++queue_seq_, std::string(payload), 0, 0});

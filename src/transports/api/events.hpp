@@ -34,6 +34,12 @@ struct InboundMessage {
   MessageKind kind = MessageKind::Chat;
   std::string oob_url;        // XEP-0066, e.g. MMS media
   std::optional<std::int64_t> timestamp_ms;  // XEP-0203 delay when not "now"
+  // With user empty: these users too (e.g. MQTT config `subscribers`), each once.
+  std::vector<std::string> also_to;
+  // Non-zero: the transport is told delivered(token) once the XMPP server has
+  // provably read every stanza made from this event (or none was made), so it
+  // can release what it keeps durably until then (SPEC §10).
+  std::uint64_t delivery_token = 0;
 };
 
 // Presence of a legacy contact. user empty = to everyone who sees this peer.
@@ -44,6 +50,7 @@ struct PresenceUpdate {
   bool available = true;
   std::string show;    // "", "away", "chat", "dnd", "xa"
   std::string status;  // human-readable
+  std::vector<std::string> also_to;  // with user empty: these users too, each once
 };
 
 // Answer to an OutboundMessage/OutboundPresence, matched by `ref`.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sb::transport {
@@ -25,6 +26,10 @@ class Store {
   virtual void put_state(std::string_view domain, std::string_view key, std::string_view value) = 0;
   virtual std::optional<std::string> get_state(std::string_view domain, std::string_view key) = 0;
   virtual void delete_state(std::string_view domain, std::string_view key) = 0;
+  // Many keys in one transaction (batched writes off the hot path).
+  virtual void put_states(std::string_view domain, const std::vector<std::pair<std::string, std::string>>& kv) = 0;
+  // Every key starting with `prefix`, with its value, in key order.
+  virtual std::vector<std::pair<std::string, std::string>> states(std::string_view domain, std::string_view prefix) = 0;
   // Durable FIFO queues, named per domain ("outbox", "inbox", ...).
   // enqueue returns the item's id (> 0), or 0 when it could not be stored: the
   // caller must then treat the item as NOT accepted (answer an error, don't ack).

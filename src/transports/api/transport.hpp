@@ -81,6 +81,10 @@ class Transport {
   // Admin statistics: name/value lines for the statistics command.
   virtual std::vector<std::pair<std::string, std::string>> stats() const { return {}; }
 
+  // Every stanza made from the event with this InboundMessage::delivery_token has
+  // been proven read by the XMPP server (or none was made).
+  virtual void delivered(std::uint64_t token) { (void)token; }
+
   virtual void start(EventSink& sink) = 0;  // non-blocking; reports LinkState soon
   virtual void send(Command cmd) = 0;       // non-blocking
   virtual void stop() = 0;                  // idempotent, graceful, non-blocking
