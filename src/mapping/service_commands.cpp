@@ -49,7 +49,29 @@ void CoreState::command(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& o
   std::string sessionid = cmd.attribute("sessionid").value();
   if (action.empty()) action = "execute";
 
-  if (!known(node) || (node == "settings" && tr_.settings_fields().empty()))
+  // A transport's own single-stage command (transport.hpp CommandInfo).
+  if (!known(node)) {
+    auto cmds = tr_.commands();
+    auto c = std::find_if(cmds.begin(), cmds.end(), [&](const auto& ci) { return ci.node == node; });
+    if (c == cmds.end()) return error(out, s, xmpp::Condition::ItemNotFound, "No such command.");
+    if (c->admin_only && !is_admin(bare))
+      return error(out, s, xmpp::Condition::Forbidden, "This command is for the gateway's administrators.");
+    if (!c->admin_only && !registered(bare))
+      return error(out, s, xmpp::Condition::RegistrationRequired, "Register with this gateway first.");
+    if (action == "cancel") return send(out, reply_for(s, node, sessionid, "canceled").stanza);
+    auto report = tr_.run_command(node, bare);
+    if (!report) return error(out, s, xmpp::Condition::ItemNotFound, "No such command.");
+    auto r = reply_for(s, node, next_id(), "completed");
+    if (!report->note.empty()) add_note(r.command, "info", report->note);
+    xmpp::DataForm form;
+    form.type = "result";
+    form.title = report->title;
+    int i = 0;
+    for (const auto& [label, value] : report->lines) form.add("line-" + std::to_string(++i), "text-single", label, value);
+    xmpp::append_form(r.command, form);
+    return send(out, std::move(r.stanza));
+  }
+  if (node == "settings" && tr_.settings_fields().empty())
     return error(out, s, xmpp::Condition::ItemNotFound, "No such command.");
   if (admin_only(node) && !is_admin(bare))
     return error(out, s, xmpp::Condition::Forbidden, "This command is for the gateway's administrators.");

@@ -15,6 +15,8 @@ std::vector<std::pair<std::string, std::string>> CoreState::commands_for(const s
   std::vector<std::pair<std::string, std::string>> cmds;
   if (!allowed(bare)) return cmds;
   if (registered(bare) && !tr_.settings_fields().empty()) cmds.emplace_back("settings", "Settings");
+  for (const auto& c : tr_.commands())
+    if (c.admin_only ? is_admin(bare) : registered(bare)) cmds.emplace_back(c.node, c.name);
   if (is_admin(bare)) {
     cmds.emplace_back("list-users", "List registered users");
     cmds.emplace_back("stats", "Statistics");

@@ -41,6 +41,8 @@ class FakeTransport final : public transport::Transport {
   std::function<std::optional<std::string>(std::string_view, transport::FieldValues&)> validate;
   std::vector<transport::Item> items_;
   std::vector<std::pair<std::string, std::string>> stats_;
+  std::vector<transport::CommandInfo> commands_;
+  transport::CommandReport report_;
 
   std::vector<transport::Command> sent;
   int started = 0, stopped = 0;
@@ -63,6 +65,12 @@ class FakeTransport final : public transport::Transport {
   }
   std::vector<transport::Item> items(std::string_view) const override { return items_; }
   std::vector<std::pair<std::string, std::string>> stats() const override { return stats_; }
+  std::vector<transport::CommandInfo> commands() const override { return commands_; }
+  std::optional<transport::CommandReport> run_command(std::string_view node, std::string_view) const override {
+    for (auto& c : commands_)
+      if (c.node == node) return report_;
+    return std::nullopt;
+  }
 
   void start(transport::EventSink&) override { ++started; }
   void send(transport::Command cmd) override { sent.push_back(std::move(cmd)); }

@@ -46,6 +46,20 @@ struct Item {
   std::string name;
 };
 
+// A single-stage XEP-0050 command the transport offers (e.g. MQTT: the devices
+// with their last state). Executed by the core; answered from state the
+// transport holds, without I/O.
+struct CommandInfo {
+  std::string node;         // "devices"
+  std::string name;         // "List devices with their last state"
+  bool admin_only = false;  // else: any registered user
+};
+struct CommandReport {
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> lines;  // label, value: one result field each
+  std::string note;                                        // shown as an info note; may be empty
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -78,6 +92,13 @@ class Transport {
 
   // disco#items on the domain for this user.
   virtual std::vector<Item> items(std::string_view user) const { (void)user; return {}; }
+  // Transport commands (XEP-0050), run for an allowed user who is registered (or
+  // an admin, for admin_only ones); nullopt = no such command.
+  virtual std::vector<CommandInfo> commands() const { return {}; }
+  virtual std::optional<CommandReport> run_command(std::string_view node, std::string_view user) const {
+    (void)node; (void)user;
+    return std::nullopt;
+  }
   // Admin statistics: name/value lines for the statistics command.
   virtual std::vector<std::pair<std::string, std::string>> stats() const { return {}; }
 

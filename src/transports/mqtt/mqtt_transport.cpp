@@ -61,6 +61,28 @@ class MqttTransport final : public Transport {
     return v;
   }
 
+  // SPEC §6 / issue 3: an ad-hoc command listing the devices with their last state.
+  std::vector<CommandInfo> commands() const override {
+    return {CommandInfo{"devices", "List devices with their last state"}};
+  }
+  std::optional<CommandReport> run_command(std::string_view node, std::string_view) const override {
+    if (node != "devices") return std::nullopt;
+    CommandReport r;
+    r.title = "Devices on " + domain_;
+    for (const auto& d : known_) {
+      std::string value;
+      if (auto a = avail_.find(d); a != avail_.end()) value = a->second ? "online" : "offline";
+      auto state = dirty_.find(key(kState, d));
+      std::optional<std::string> last =
+          state != dirty_.end() ? std::optional<std::string>(state->second) : store_.get_state(domain_, key(kState, d));
+      if (last) value += (value.empty() ? "" : ", ") + std::string("last state: ") + *last;
+      if (value.empty()) value = "no state yet";
+      r.lines.emplace_back(routes_.original_id(d), value);
+    }
+    r.note = std::to_string(known_.size()) + (known_.size() == 1 ? " device" : " devices");
+    return r;
+  }
+
   std::vector<std::pair<std::string, std::string>> stats() const override {
     return {{"devices", std::to_string(known_.size())},
             {"broker", client_ && client_->connected() ? "connected" : "unreachable"},

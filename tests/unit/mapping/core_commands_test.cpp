@@ -145,3 +145,36 @@ TEST_CASE("command sessions are bounded per user: the oldest is forgotten") {
   auto newest = h.send(submit("root@admin.example", "disconnect-user", sids[32], "<field var='jid'><value>a@b.c</value></field>"));
   CHECK(attr(command_of(newest.only()), "status") == "completed");
 }
+
+TEST_CASE("transport commands: listed for registered users, run as a result form, refused otherwise") {
+  CoreHarness h;
+  h.tr.commands_.push_back({"devices", "List devices with their last state", false});
+  h.tr.commands_.push_back({"rescan", "Rescan", true});
+  h.tr.report_ = {"Devices", {{"kitchen", "available: 21.5 °C"}, {"garage", "unavailable"}}, "2 devices"};
+
+  // Not registered: not listed, and refused.
+  auto items = h.send("<iq type='get' id='i' from='alice@example.org/r' to='mqtt.example.org'>"
+                      "<query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>");
+  CHECK(items.only().str().find("devices") == std::string::npos);
+  CHECK(error_condition(h.send(execute("alice@example.org", "devices")).only()) == "registration-required");
+
+  h.register_user("alice@example.org");
+  items = h.send("<iq type='get' id='i' from='alice@example.org/r' to='mqtt.example.org'>"
+                 "<query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>");
+  CHECK(items.only().str().find("node=\"devices\"") != std::string::npos);
+  CHECK(items.only().str().find("rescan") == std::string::npos);  // admin only
+
+  auto got = h.send(execute("alice@example.org", "devices"));
+  auto cmd = command_of(got.only());
+  CHECK(attr(cmd, "status") == "completed");
+  auto form = xmpp::find_form(cmd);
+  REQUIRE(form);
+  CHECK(form->type == "result");
+  CHECK(form->title == "Devices");
+  CHECK(form->value("line-1") == "available: 21.5 °C");
+  CHECK(form->value("line-2") == "unavailable");
+  CHECK(got.only().str().find("2 devices") != std::string::npos);  // the note
+
+  CHECK(error_condition(h.send(execute("alice@example.org", "rescan")).only()) == "forbidden");
+  CHECK(error_condition(h.send(execute("eve@evil.net", "devices")).only()) == "forbidden");
+}
