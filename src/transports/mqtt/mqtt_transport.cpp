@@ -72,10 +72,7 @@ class MqttTransport final : public Transport {
     for (const auto& d : known_) {
       std::string value;
       if (auto a = avail_.find(d); a != avail_.end()) value = a->second ? "online" : "offline";
-      auto state = dirty_.find(key(kState, d));
-      std::optional<std::string> last =
-          state != dirty_.end() ? std::optional<std::string>(state->second) : store_.get_state(domain_, key(kState, d));
-      if (last) value += (value.empty() ? "" : ", ") + std::string("last state: ") + *last;
+      if (auto last = last_state(d)) value += (value.empty() ? "" : ", ") + std::string("last state: ") + *last;
       if (value.empty()) value = "no state yet";
       r.lines.emplace_back(routes_.original_id(d), value);
     }
@@ -176,15 +173,25 @@ class MqttTransport final : public Transport {
     }
     std::string warning;
     std::string body = render_state(route, payload, warning);
+    // The broker re-sends retained messages on every (re)subscription: they seed
+    // the state (SPEC §6) and are not delivered again when nothing changed.
+    if (retained && last_state(device) == body) {
+      if (inbox_id) store_.ack(domain_, kInbox, inbox_id);
+      return;
+    }
     if (!warning.empty()) log_->warn("{} on {}: {}; delivered raw", device, topic, warning);
     dirty_[key(kState, device)] = body;
     schedule_flush();
-    (void)retained;
     sink_->deliver(InboundMessage{.peer = device,
                                   .body = std::move(body),
                                   .id = inbox_id ? "mqtt-" + std::to_string(inbox_id) : std::string(),
                                   .also_to = route.subscribers,
                                   .delivery_token = static_cast<std::uint64_t>(inbox_id)});
+  }
+
+  std::optional<std::string> last_state(const std::string& device) const {
+    if (auto it = dirty_.find(key(kState, device)); it != dirty_.end()) return it->second;
+    return store_.get_state(domain_, key(kState, device));
   }
 
   // Publishes stored before a crash (not proven delivered) are delivered again.
@@ -314,7 +321,7 @@ class MqttTransport final : public Transport {
     // A device that never said otherwise is shown as available once it has published.
     bool up = it != avail_.end() ? it->second : known_.count(device) > 0;
     PresenceUpdate u{.user = p.user, .peer = device, .available = up};
-    if (auto state = store_.get_state(domain_, key(kState, device)); state && up) u.status = *state;
+    if (auto state = last_state(device); state && up) u.status = *state;
     sink_->deliver(std::move(u));
   }
 
