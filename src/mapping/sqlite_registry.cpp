@@ -466,6 +466,18 @@ void SqliteRegistry::ack(std::string_view domain, std::string_view queue, std::i
   run(q, "ack");
 }
 
+void SqliteRegistry::ack_many(std::string_view domain, std::string_view queue, const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) return;
+  sqlite::Transaction tx(db_);
+  if (!tx.ok()) return log_failure("ack_many");
+  for (auto id : ids) {
+    Query q = db_.query("DELETE FROM queue WHERE domain = ?1 AND queue = ?2 AND id = ?3");
+    if (q) q.bind(domain, queue, id);
+    if (!run(q, "ack_many")) return;
+  }
+  if (!tx.commit()) log_failure("ack_many (commit)");
+}
+
 void SqliteRegistry::bump_attempts(std::string_view domain, std::string_view queue, std::int64_t id) {
   Query q = db_.query("UPDATE queue SET attempts = attempts + 1 WHERE domain = ?1 AND queue = ?2 AND id = ?3");
   if (q) q.bind(domain, queue, id);

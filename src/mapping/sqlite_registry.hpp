@@ -71,6 +71,7 @@ class SqliteRegistry final : public Registry {
   std::int64_t enqueue(std::string_view domain, std::string_view queue, std::string_view payload) override;
   std::vector<transport::QueuedItem> peek(std::string_view domain, std::string_view queue, std::size_t limit) override;
   void ack(std::string_view domain, std::string_view queue, std::int64_t id) override;
+  void ack_many(std::string_view domain, std::string_view queue, const std::vector<std::int64_t>& ids) override;
   void bump_attempts(std::string_view domain, std::string_view queue, std::int64_t id) override;
   std::size_t queue_size(std::string_view domain, std::string_view queue) override;
 

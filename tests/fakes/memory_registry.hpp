@@ -40,6 +40,9 @@ class MemoryRegistry final : public mapping::Registry {
     auto& queue = queues_[{std::string(d), std::string(q)}];
     return {queue.begin(), queue.begin() + static_cast<long>(std::min(limit, queue.size()))};
   }
+  void ack_many(SV d, SV q, const std::vector<std::int64_t>& ids) override {
+    for (auto id : ids) ack(d, q, id);
+  }
   void ack(SV d, SV q, std::int64_t id) override {
     std::erase_if(queues_[{std::string(d), std::string(q)}], [&](const auto& i) { return i.id == id; });
   }

@@ -36,6 +36,8 @@ class Store {
   virtual std::int64_t enqueue(std::string_view domain, std::string_view queue, std::string_view payload) = 0;
   virtual std::vector<QueuedItem> peek(std::string_view domain, std::string_view queue, std::size_t limit) = 0;
   virtual void ack(std::string_view domain, std::string_view queue, std::int64_t id) = 0;  // remove
+  // Removes many in one transaction (batched acknowledgements off the hot path).
+  virtual void ack_many(std::string_view domain, std::string_view queue, const std::vector<std::int64_t>& ids) = 0;
   virtual void bump_attempts(std::string_view domain, std::string_view queue, std::int64_t id) = 0;
   virtual std::size_t queue_size(std::string_view domain, std::string_view queue) = 0;
 };

@@ -1,5 +1,8 @@
 #include "transports/mqtt/mqtt_transport.hpp"
 
+#include <algorithm>
+#include <deque>
+#include <map>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -42,7 +45,7 @@ class MqttTransport final : public Transport {
  public:
   MqttTransport(Deps& deps, MqttConfig cfg)
       : executor_(deps.executor), clock_(deps.clock), store_(deps.store), domain_(deps.domain),
-        cfg_(std::move(cfg)), routes_(cfg_.routes), flush_timer_(deps.executor), tick_timer_(deps.executor),
+        cfg_(std::move(cfg)), routes_(cfg_.routes), flush_timer_(deps.executor), tick_timer_(deps.executor), retry_timer_(deps.executor),
         boot_(boot_id()), log_(log::get(deps.domain)) {}
 
   std::string_view kind() const override { return "mqtt"; }
@@ -84,12 +87,13 @@ class MqttTransport final : public Transport {
     return {{"devices", std::to_string(known_.size())},
             {"broker", client_ && client_->connected() ? "connected" : "unreachable"},
             {"inbox", std::to_string(store_.queue_size(domain_, kInbox))},
-            {"held commands", std::to_string(store_.queue_size(domain_, kOutbox))}};
+            {"held commands", std::to_string(held_.size())}};
   }
 
   void start(EventSink& sink) override {
     sink_ = &sink;
     load_state();
+    load_outbox();
     ClientOptions o;
     o.broker = cfg_.broker.uri;
     o.client_id = cfg_.client_id;
@@ -123,10 +127,16 @@ class MqttTransport final : public Transport {
     flush_state();
     flush_timer_.cancel();
     tick_timer_.cancel();
+    retry_timer_.cancel();
     if (client_) client_->stop();
   }
 
-  void delivered(std::uint64_t token) override { store_.ack(domain_, kInbox, static_cast<std::int64_t>(token)); }
+  // Proven delivered: removed from the inbox in the next batch (a crash before
+  // then only means a replay, with the same XEP-0359 origin-id).
+  void delivered(std::uint64_t token) override {
+    inbox_done_.push_back(static_cast<std::int64_t>(token));
+    schedule_flush();
+  }
 
   void send(Command cmd) override {
     if (stopped_) return;
@@ -165,10 +175,12 @@ class MqttTransport final : public Transport {
                    std::string(payload.substr(0, 64)), route.online, route.offline);
       } else {
         avail_[device] = *up;
-        store_.put_state(domain_, key(kAvail, device), *up ? "1" : "0");  // rare: written at once
+        dirty_[key(kAvail, device)] = *up ? "1" : "0";
         sink_->deliver(PresenceUpdate{.peer = device, .available = *up, .also_to = route.subscribers});
       }
-      if (inbox_id) store_.ack(domain_, kInbox, inbox_id);
+      // Done once its state is written: same batch as the state itself.
+      if (inbox_id) inbox_done_.push_back(inbox_id);
+      schedule_flush();
       return;
     }
     std::string warning;
@@ -176,7 +188,8 @@ class MqttTransport final : public Transport {
     // The broker re-sends retained messages on every (re)subscription: they seed
     // the state (SPEC §6) and are not delivered again when nothing changed.
     if (retained && last_state(device) == body) {
-      if (inbox_id) store_.ack(domain_, kInbox, inbox_id);
+      if (inbox_id) inbox_done_.push_back(inbox_id);
+      schedule_flush();
       return;
     }
     if (!warning.empty()) log_->warn("{} on {}: {}; delivered raw", device, topic, warning);
@@ -225,7 +238,7 @@ class MqttTransport final : public Transport {
   void schedule_flush() {
     if (flush_scheduled_) return;
     flush_scheduled_ = true;
-    flush_timer_.expires_after(std::chrono::milliseconds(500));
+    flush_timer_.expires_after(std::chrono::milliseconds(100));
     flush_timer_.async_wait([this](const boost::system::error_code& ec) {
       flush_scheduled_ = false;
       if (!ec) flush_state();
@@ -233,10 +246,15 @@ class MqttTransport final : public Transport {
   }
 
   void flush_state() {
-    if (dirty_.empty()) return;
-    std::vector<std::pair<std::string, std::string>> kv(dirty_.begin(), dirty_.end());
-    dirty_.clear();
-    store_.put_states(domain_, kv);
+    if (!dirty_.empty()) {
+      std::vector<std::pair<std::string, std::string>> kv(dirty_.begin(), dirty_.end());
+      dirty_.clear();
+      store_.put_states(domain_, kv);
+    }
+    // State first: an availability leaves the inbox only once its state is stored.
+    store_.ack_many(domain_, kInbox, std::exchange(inbox_done_, {}));
+    store_.ack_many(domain_, kOutbox, std::vector<std::int64_t>(outbox_done_.begin(), outbox_done_.end()));
+    outbox_done_.clear();
   }
 
   // ---- XMPP -> MQTT -------------------------------------------------------
@@ -254,7 +272,7 @@ class MqttTransport final : public Transport {
     auto topic = routes_.command_topic(device, route);
     if (!topic) return fail(m.ref, Failure::NotFound, "device '" + m.peer + "' takes no commands");
     std::string payload = route->command_template ? route->command_template->render(m.body) : m.body;
-    const auto held = store_.queue_size(domain_, kOutbox);
+    const auto held = held_.size() + in_flight_.size();
     if (!client_->connected() && held >= cfg_.max_held_commands)
       return fail(m.ref, Failure::Unavailable,
                   "the MQTT broker is unreachable and " + std::to_string(held) + " commands are already waiting");
@@ -262,53 +280,107 @@ class MqttTransport final : public Transport {
                         {"ref", m.ref},    {"boot", boot_},      {"want", m.want_outcome}};
     auto id = store_.enqueue(domain_, kOutbox, j.dump());
     if (id == 0) return fail(m.ref, Failure::Internal, "the gateway could not store the command");
-    if (client_->connected()) publish(id, j);
+    held_.push_back(Held{id, std::move(j), clock_.unix_ms()});
+    if (client_->connected()) pump();
     else log_->info("broker unreachable: holding a command for {}", device);
   }
 
-  void publish(std::int64_t id, const nlohmann::json& j) {
-    if (!in_flight_.insert(id).second) return;
-    client_->publish(j.value("topic", ""), j.value("payload", ""), j.value("qos", 1), j.value("retain", false),
-                     [this, id, ref = j.value("ref", std::uint64_t{0}), want = j.value("want", false),
-                      ours = j.value("boot", "") == boot_](bool ok, std::string error) {
-                       in_flight_.erase(id);
-                       if (!ok) {
-                         // Still in the outbox: published again when the broker is back.
-                         log_->warn("publish not confirmed ({}); kept for the next connection", error);
-                         return;
-                       }
-                       store_.ack(domain_, kOutbox, id);
-                       // XEP-0184: the receipt after the broker's PUBACK (SPEC §6).
-                       if (ours && want) sink_->deliver(SendOutcome{.ref = ref, .ok = true, .delivered = true});
-                     });
+  // Publishes the oldest waiting commands, at most kMaxInFlight awaiting their
+  // PUBACK: Paho buffers only so many (past that a publish fails at once). The
+  // durable outbox is mirrored in held_ (oldest first), so pumping reads no SQL.
+  static constexpr std::size_t kMaxInFlight = 64;
+
+  struct Held {
+    std::int64_t id;
+    nlohmann::json j;
+    std::int64_t enqueued_ms;
+  };
+
+  void pump() {
+    const auto now = clock_.unix_ms();
+    while (client_->connected() && in_flight_.size() < kMaxInFlight && !held_.empty()) {
+      Held h = std::move(held_.front());
+      held_.pop_front();
+      if (expired(h, now)) continue;
+      publish(std::move(h));
+    }
   }
 
-  // Held commands: in order when connected; past max_held_seconds an error.
-  void drain_outbox() {
+  // Past max_held_seconds a held command is dropped with an error to its sender.
+  bool expired(const Held& h, std::int64_t now) {
+    if (now - h.enqueued_ms <= std::int64_t{cfg_.max_held_seconds} * 1000) return false;
+    outbox_done_.insert(h.id);
+    schedule_flush();
+    if (h.j.value("boot", "") == boot_)
+      fail(h.j.value("ref", std::uint64_t{0}), Failure::Unavailable,
+           "the MQTT broker was unreachable for " + std::to_string(cfg_.max_held_seconds) +
+               " s; the command was not sent");
+    return true;
+  }
+
+  void publish(Held h) {
+    const auto id = h.id;
+    auto topic = h.j.value("topic", "");
+    auto payload = h.j.value("payload", "");
+    const int qos = h.j.value("qos", 1);
+    const bool retain = h.j.value("retain", false);
+    in_flight_.emplace(id, std::move(h));
+    client_->publish(std::move(topic), std::move(payload), qos, retain, [this, id](bool ok, std::string error) {
+      auto it = in_flight_.find(id);
+      if (it == in_flight_.end()) return;
+      Held h = std::move(it->second);
+      in_flight_.erase(it);
+      if (!ok) {
+        // Back in line, in id order: tried again shortly (or on reconnect).
+        log_->warn("publish not confirmed ({}); will retry", error);
+        auto pos = std::find_if(held_.begin(), held_.end(), [&](const Held& x) { return x.id > id; });
+        held_.insert(pos, std::move(h));
+        schedule_retry();
+        return;
+      }
+      outbox_done_.insert(id);
+      schedule_flush();
+      // XEP-0184: the receipt after the broker's PUBACK (SPEC §6).
+      if (h.j.value("boot", "") == boot_ && h.j.value("want", false))
+        sink_->deliver(SendOutcome{.ref = h.j.value("ref", std::uint64_t{0}), .ok = true, .delivered = true});
+      pump();
+    });
+  }
+
+  void schedule_retry() {
+    if (retry_scheduled_) return;
+    retry_scheduled_ = true;
+    retry_timer_.expires_after(std::chrono::milliseconds(200));
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      retry_scheduled_ = false;
+      if (!ec && !stopped_) pump();
+    });
+  }
+
+  // While the broker is down: drop what waited too long, with an error to its sender.
+  void expire_held() {
     const auto now = clock_.unix_ms();
-    for (auto& item : store_.peek(domain_, kOutbox, 10000)) {
+    std::erase_if(held_, [&](const Held& h) { return expired(h, now); });
+  }
+
+  // Commands held by the previous run (not yet acknowledged by the broker).
+  void load_outbox() {
+    for (auto& item : store_.peek(domain_, kOutbox, 1'000'000)) {
       auto j = nlohmann::json::parse(item.payload, nullptr, false);
       if (j.is_discarded()) {
-        store_.ack(domain_, kOutbox, item.id);
+        outbox_done_.insert(item.id);
         continue;
       }
-      if (now - item.enqueued_ms > std::int64_t{cfg_.max_held_seconds} * 1000) {
-        store_.ack(domain_, kOutbox, item.id);
-        if (j.value("boot", "") == boot_)
-          fail(j.value("ref", std::uint64_t{0}), Failure::Unavailable,
-               "the MQTT broker was unreachable for " + std::to_string(cfg_.max_held_seconds) +
-                   " s; the command was not sent");
-        continue;
-      }
-      if (client_->connected()) publish(item.id, j);
+      held_.push_back(Held{item.id, std::move(j), item.enqueued_ms});
     }
+    if (!held_.empty()) log_->info("{} commands held from the previous run", held_.size());
   }
 
   void schedule_tick() {
     tick_timer_.expires_after(std::chrono::seconds(1));
     tick_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopped_) return;
-      if (!client_->connected() && store_.queue_size(domain_, kOutbox) > 0) drain_outbox();  // expiry only
+      if (!client_->connected() && !held_.empty()) expire_held();
       schedule_tick();
     });
   }
@@ -330,7 +402,7 @@ class MqttTransport final : public Transport {
   void on_connected() {
     log_->info("connected to the MQTT broker {}", cfg_.broker.uri);
     sink_->deliver(LinkState{true, "connected to " + cfg_.broker.uri});
-    drain_outbox();
+    pump();
   }
 
   void on_disconnected(std::string why) {
@@ -349,9 +421,13 @@ class MqttTransport final : public Transport {
   std::set<std::string> known_;                    // devices (lower case) seen on an inbound topic
   std::unordered_map<std::string, bool> avail_;    // last availability per device
   std::unordered_map<std::string, std::string> dirty_;  // state keys waiting for the batch write
-  std::set<std::int64_t> in_flight_;               // outbox ids published, PUBACK pending
-  boost::asio::steady_timer flush_timer_, tick_timer_;
+  std::deque<Held> held_;                          // waiting commands, oldest first (mirrors the outbox)
+  std::map<std::int64_t, Held> in_flight_;         // published, PUBACK pending
+  std::set<std::int64_t> outbox_done_;             // acknowledged, removed at the next flush
+  std::vector<std::int64_t> inbox_done_;           // delivered, removed at the next flush
+  boost::asio::steady_timer flush_timer_, tick_timer_, retry_timer_;
   bool flush_scheduled_ = false;
+  bool retry_scheduled_ = false;
   bool stopped_ = false;
   std::string boot_;  // refs in the outbox are only meaningful within one run
   std::shared_ptr<spdlog::logger> log_;

@@ -446,3 +446,18 @@ TEST_CASE("registry: every write a killed (kill -9) process completed is there o
   CHECK(n <= static_cast<long long>(items.size()) - 1);
   CHECK(n >= static_cast<long long>(items.size()) - 2);
 }
+
+TEST_CASE("registry: ack_many removes exactly the given items of that queue, in one go") {
+  auto r = open_ok(":memory:");
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(r->enqueue(D, "inbox", std::string("m").append(std::to_string(i))));
+  auto other = r->enqueue(D, "outbox", "keep");
+  r->ack_many(D, "inbox", {ids[0], ids[2], ids[4], other});  // `other` is not in "inbox"
+  auto left = r->peek(D, "inbox", 10);
+  REQUIRE(left.size() == 2);
+  CHECK(left[0].payload == "m1");
+  CHECK(left[1].payload == "m3");
+  CHECK(r->queue_size(D, "outbox") == 1);
+  r->ack_many(D, "inbox", {});
+  CHECK(r->queue_size(D, "inbox") == 2);
+}
