@@ -66,6 +66,11 @@ struct Pending {
   bool receipt = false;
 };
 
+// Pending as a self-contained string (length-prefixed fields), handed to
+// transports as OutboundMessage::origin and read back from SendOutcome::origin.
+std::string encode_origin(const Pending& p);
+std::optional<Pending> decode_origin(std::string_view s);
+
 // An open XEP-0050 command session.
 struct CommandSession {
   std::string user;  // bare JID

@@ -59,6 +59,38 @@ xmpp::Stanza contact_presence(const std::string& from, const std::string& to, co
 }
 }  // namespace
 
+std::string encode_origin(const Pending& p) {
+  std::string s;
+  for (const std::string* f : {&p.name, &p.from, &p.to, &p.id, &p.type}) {
+    s += std::to_string(f->size());
+    s += ':';
+    s += *f;
+  }
+  s += p.receipt ? '1' : '0';
+  return s;
+}
+
+std::optional<Pending> decode_origin(std::string_view s) {
+  Pending p;
+  for (std::string* f : {&p.name, &p.from, &p.to, &p.id, &p.type}) {
+    auto colon = s.find(':');
+    if (colon == std::string_view::npos || colon == 0 || colon > 6) return std::nullopt;
+    std::size_t n = 0;
+    for (char c : s.substr(0, colon)) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    s.remove_prefix(colon + 1);
+    if (n > s.size()) return std::nullopt;
+    *f = std::string(s.substr(0, n));
+    s.remove_prefix(n);
+  }
+  if (s != "0" && s != "1") return std::nullopt;
+  p.receipt = s == "1";
+  if (p.name != "message" && p.name != "presence") return std::nullopt;
+  return p;
+}
+
 void CoreState::on_event(transport::Event e, Effects& out) {
   // One user, or everyone who follows this peer (allowed users only: the allow
   // list may have shrunk since they subscribed).
@@ -114,6 +146,14 @@ void CoreState::on_event(transport::Event e, Effects& out) {
 
   if (auto* o = std::get_if<transport::SendOutcome>(&e)) {
     auto pending = pending_.take(o->ref);
+    // A command the transport kept across a restart: answered from its origin.
+    if (!pending && !o->origin.empty()) {
+      pending = decode_origin(o->origin);
+      // Only ever to one of this domain's contacts' senders: never a reply the
+      // origin could point anywhere else.
+      auto to = pending ? xmpp::Jid::parse(pending->to) : std::nullopt;
+      if (!to || to->domain() != cfg_.domain || !xmpp::Jid::parse(pending->from)) pending.reset();
+    }
     if (!pending) return log_->debug("outcome for unknown ref {}", o->ref);
     if (!o->ok) {
       // Rebuild the request's addressing so make_error answers the original sender.

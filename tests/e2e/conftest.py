@@ -11,6 +11,8 @@ import pytest
 from harness import util
 from harness.client import Client, shutdown as shutdown_clients
 from harness.ejabberd import EjabberdServer
+from harness.mosquitto import Mosquitto
+from harness.mqtt_client import MqttClient
 from harness.prosody import ProsodyServer
 from harness.servers import ACCOUNTS, PASSWORD
 from harness.switchboard import Switchboard, binary, snapshot_binary
@@ -91,6 +93,31 @@ def switchboard_factory(server, tmp_path):
 def switchboard(switchboard_factory):
     """A running switchboard with one [[loopback]] component on GW_DOMAIN, healthy."""
     return switchboard_factory().start()
+
+
+# -- MQTT broker -------------------------------------------------------------------
+@pytest.fixture
+def mosquitto(tmp_path):
+    """A running mosquitto on a free loopback port (fresh persistence per test);
+    stopped at teardown."""
+    broker = Mosquitto(tmp_path / "mosquitto").start()
+    yield broker
+    broker.cleanup()
+
+
+@pytest.fixture
+def mqtt_clients(mosquitto):
+    """mqtt_clients(client_id=None, clean_session=True) -> a connected MqttClient; all
+    disconnected at teardown."""
+    made = []
+
+    def make(**kwargs):
+        c = MqttClient(mosquitto.port, **kwargs)
+        made.append(c)
+        return c.connect()
+    yield make
+    for c in made:
+        c.disconnect()
 
 
 # -- clients -----------------------------------------------------------------------

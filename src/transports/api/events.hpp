@@ -60,6 +60,10 @@ struct SendOutcome {
   Failure failure = Failure::Internal;  // when !ok
   std::string text;                     // human-readable reason when !ok
   bool delivered = false;               // ok and the backend confirmed delivery -> XEP-0184 receipt
+  // The OutboundMessage::origin of the command, for a transport that kept the
+  // command durably across a restart: the core's ref is then unknown, and it
+  // answers from this instead.
+  std::string origin;
 };
 
 // The backend (broker, IRC server, provider) as a whole: becomes the domain's presence.
@@ -84,6 +88,9 @@ struct OutboundMessage {
   MessageKind kind = MessageKind::Chat;
   std::string subject;        // set when the stanza carried <subject/> (e.g. IRC topic)
   bool want_outcome = false;  // a XEP-0184 receipt was requested
+  // Opaque to transports: who to answer and how. A transport that keeps commands
+  // durably (beyond this process) stores it and returns it in SendOutcome::origin.
+  std::string origin;
 };
 
 struct OutboundPresence {

@@ -277,7 +277,8 @@ class MqttTransport final : public Transport {
       return fail(m.ref, Failure::Unavailable,
                   "the MQTT broker is unreachable and " + std::to_string(held) + " commands are already waiting");
     nlohmann::json j = {{"topic", *topic}, {"payload", payload}, {"qos", route->qos}, {"retain", route->retain},
-                        {"ref", m.ref},    {"boot", boot_},      {"want", m.want_outcome}};
+                        {"ref", m.ref},    {"boot", boot_},      {"want", m.want_outcome},
+                        {"origin", m.origin}};
     auto id = store_.enqueue(domain_, kOutbox, j.dump());
     if (id == 0) return fail(m.ref, Failure::Internal, "the gateway could not store the command");
     held_.push_back(Held{id, std::move(j), clock_.unix_ms()});
@@ -306,15 +307,22 @@ class MqttTransport final : public Transport {
     }
   }
 
+  // The core's ref, valid only within the run that stored the command.
+  std::uint64_t ref_of(const nlohmann::json& j) const {
+    return j.value("boot", "") == boot_ ? j.value("ref", std::uint64_t{0}) : 0;
+  }
+
   // Past max_held_seconds a held command is dropped with an error to its sender.
   bool expired(const Held& h, std::int64_t now) {
     if (now - h.enqueued_ms <= std::int64_t{cfg_.max_held_seconds} * 1000) return false;
     outbox_done_.insert(h.id);
     schedule_flush();
-    if (h.j.value("boot", "") == boot_)
-      fail(h.j.value("ref", std::uint64_t{0}), Failure::Unavailable,
-           "the MQTT broker was unreachable for " + std::to_string(cfg_.max_held_seconds) +
-               " s; the command was not sent");
+    sink_->deliver(SendOutcome{.ref = ref_of(h.j),
+                               .ok = false,
+                               .failure = Failure::Unavailable,
+                               .text = "the MQTT broker was unreachable for " + std::to_string(cfg_.max_held_seconds) +
+                                       " s; the command was not sent",
+                               .origin = h.j.value("origin", "")});
     return true;
   }
 
@@ -340,9 +348,10 @@ class MqttTransport final : public Transport {
       }
       outbox_done_.insert(id);
       schedule_flush();
-      // XEP-0184: the receipt after the broker's PUBACK (SPEC §6).
-      if (h.j.value("boot", "") == boot_ && h.j.value("want", false))
-        sink_->deliver(SendOutcome{.ref = h.j.value("ref", std::uint64_t{0}), .ok = true, .delivered = true});
+      // XEP-0184: the receipt after the broker's PUBACK (SPEC §6); for a command
+      // held across a restart, the core answers from its origin.
+      if (h.j.value("want", false))
+        sink_->deliver(SendOutcome{.ref = ref_of(h.j), .ok = true, .delivered = true, .origin = h.j.value("origin", "")});
       pump();
     });
   }

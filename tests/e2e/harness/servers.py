@@ -9,7 +9,10 @@ ACCOUNTS = ("alice", "bob", "admin")
 # Component domains every server declares (XEP-0114), with their secrets.
 GW_DOMAIN = "gw.localhost"
 GW_SECRET = "gw-s3cret"
-COMPONENTS = {GW_DOMAIN: GW_SECRET}
+# The MQTT transport's domain (tests/e2e/test_mqtt.py).
+MQTT_DOMAIN = "mqtt.localhost"
+MQTT_SECRET = "mqtt-s3cret"
+COMPONENTS = {GW_DOMAIN: GW_SECRET, MQTT_DOMAIN: MQTT_SECRET}
 
 
 class XmppServer:

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 
 from . import util
-from .servers import GW_DOMAIN, HOST
+from .servers import GW_DOMAIN, HOST, MQTT_DOMAIN
 
 DEFAULT_BIN = "/work/main/build/switchboard"
 
@@ -55,10 +55,15 @@ def toml_value(v):
 
 class Switchboard:
     def __init__(self, workdir, server=None, *, domain=GW_DOMAIN, secret=None, allow=("*@localhost",),
-                 admins=("admin@localhost",), loopback=None, xmpp=None, xmpp_port=None, log_level="debug"):
+                 admins=("admin@localhost",), loopback=None, xmpp=None, xmpp_port=None, log_level="debug",
+                 mqtt=None, mqtt_devices=(), mqtt_allow=None, with_loopback=True):
         """`server` gives the component port and the domain's secret unless
         `xmpp_port` / `secret` override them (the fake server of test 8).
-        `loopback` and `xmpp` are extra keys for [[loopback]] and [xmpp]."""
+        `loopback` and `xmpp` are extra keys for [[loopback]] and [xmpp].
+        `mqtt` (a dict of keys, at least `broker`) adds an [[mqtt]] block on
+        MQTT_DOMAIN (secret from `server`, allow = `mqtt_allow` or `allow`), with one
+        [[mqtt.device]] table per dict in `mqtt_devices`; `with_loopback=False`
+        leaves the [[loopback]] block out."""
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.domain = domain
@@ -74,12 +79,29 @@ class Switchboard:
         lines += ["", "[storage]", f"path = {toml_str(os.path.join(self.workdir, 'switchboard.sqlite'))}",
                   "", "[http]", f"listen = {toml_str(f'{HOST}:{self.http_port}')}",
                   "", "[log]", f"level = {toml_str(log_level)}",
-                  "", "[admins]", f"jids = {toml_value(list(admins))}",
-                  "", "[[loopback]]", f"domain = {toml_str(domain)}", f"secret = {toml_str(self.secret)}",
-                  f"allow = {toml_value(list(allow))}"]
-        lines += [f"{k} = {toml_value(v)}" for k, v in (loopback or {}).items()]
+                  "", "[admins]", f"jids = {toml_value(list(admins))}"]
+        if with_loopback:
+            lines += ["", "[[loopback]]", f"domain = {toml_str(domain)}", f"secret = {toml_str(self.secret)}",
+                      f"allow = {toml_value(list(allow))}"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in (loopback or {}).items()]
+        self.mqtt_domain = MQTT_DOMAIN if mqtt is not None else None
+        if mqtt is not None:
+            if not with_loopback:
+                self.domain = MQTT_DOMAIN
+            lines += ["", "[[mqtt]]", f"domain = {toml_str(MQTT_DOMAIN)}",
+                      f"secret = {toml_str(server.components[MQTT_DOMAIN])}",
+                      f"allow = {toml_value(list(mqtt_allow if mqtt_allow is not None else allow))}"]
+            lines += [f"{k} = {toml_value(v)}" for k, v in mqtt.items()]
+            for dev in mqtt_devices:
+                lines += ["", "[[mqtt.device]]"] + [f"{k} = {toml_value(v)}" for k, v in dev.items()]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
+
+    def check_config(self):
+        """(exit code, output) of `switchboard --check-config` on this config."""
+        r = subprocess.run([binary(), "--check-config", self.config_path], capture_output=True, text=True,
+                           timeout=20)
+        return r.returncode, r.stdout + r.stderr
 
     # -- lifecycle ---------------------------------------------------------
     def start(self, wait_healthy=True, timeout=20):
@@ -154,9 +176,9 @@ class Switchboard:
             return self.healthz()[0] == 200
         util.wait_for(ok, timeout, interval=0.1, what="switchboard /healthz to return 200")
 
-    def component_health(self):
+    def component_health(self, domain=None):
         _, doc = self.healthz()
-        return (doc or {}).get("components", {}).get(self.domain)
+        return (doc or {}).get("components", {}).get(domain or self.domain)
 
     def log(self):
         with open(self.log_path, "rb") as f:

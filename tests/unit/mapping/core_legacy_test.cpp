@@ -231,3 +231,34 @@ TEST_CASE("contact presence: to subscribers, re-announced on reconnect, unavaila
                                          "kitchen@mqtt.example.org>alice@example.org:unavailable",
                                          "mqtt.example.org>alice@example.org:unavailable"});
 }
+
+TEST_CASE("a command kept by its transport across a restart is answered from its origin") {
+  std::string origin;
+  {
+    CoreHarness before;  // the run that accepted the command
+    before.register_user("alice@example.org");
+    auto out = before.send(msg("alice@example.org/phone", "kitchen@mqtt.example.org",
+                               "<body>on</body><request xmlns='urn:xmpp:receipts'/>"));
+    origin = commands_of<transport::OutboundMessage>(out).at(0).origin;
+    REQUIRE_FALSE(origin.empty());
+  }
+  CoreHarness after;  // a new process: its pending map knows nothing of ref 1
+  after.register_user("alice@example.org");
+  auto rcpt = after.event(transport::SendOutcome{.ref = 0, .ok = true, .delivered = true, .origin = origin});
+  const auto& r = rcpt.only();
+  CHECK(r.from() == "kitchen@mqtt.example.org");
+  CHECK(r.to() == "alice@example.org/phone");
+  CHECK(std::string(r.child("received", xmpp::ns::receipts).attribute("id").value()) == "m1");
+
+  auto err = after.event(transport::SendOutcome{.ref = 0, .ok = false, .failure = transport::Failure::Unavailable,
+                                                .text = "held too long", .origin = origin});
+  CHECK(err.only().type() == "error");
+  CHECK(err.only().to() == "alice@example.org/phone");
+  CHECK(error_condition(err.only()) == "recipient-unavailable");
+
+  // Anything that is not an origin the core made is ignored.
+  // Well-formed but addressed outside this domain: ignored too.
+  for (std::string bad : {"", "x", "7:message", "999999999:a", "5:iq-xx0:0:0:0:0", "7:message1:a1:b1:c4:chat1",
+                          "7:message17:alice@example.org24:kitchen@elsewhere.example2:m14:chat1"})
+    CHECK(after.event(transport::SendOutcome{.ref = 0, .ok = true, .delivered = true, .origin = bad}).stanzas.empty());
+}
