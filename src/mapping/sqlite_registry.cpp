@@ -352,24 +352,25 @@ std::optional<std::string> one_text(sqlite::Db& db, std::string_view sql, std::s
 }
 }  // namespace
 
-std::optional<std::string> SqliteRegistry::localpart_for(std::string_view domain, std::string_view legacy_id) {
-  auto key = cache_key(domain, legacy_id);
-  if (auto it = localpart_cache_.find(key); it != localpart_cache_.end()) return it->second;
+std::optional<std::string> SqliteRegistry::cached_text(std::unordered_map<std::string, std::optional<std::string>>& cache,
+                                                       const char* sql, std::string_view domain, std::string_view k,
+                                                       const char* what) {
+  auto key = cache_key(domain, k);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
   bool ok;
-  auto v = one_text(db_, "SELECT localpart FROM mappings WHERE domain = ?1 AND legacy_id = ?2", domain, legacy_id,
-                    "localpart_for", ok);
-  if (ok) remember(localpart_cache_, std::move(key), v, kCacheMax);
+  auto v = one_text(db_, sql, domain, k, what, ok);
+  if (ok) remember(cache, std::move(key), v, kCacheMax);
   return v;
 }
 
+std::optional<std::string> SqliteRegistry::localpart_for(std::string_view domain, std::string_view legacy_id) {
+  return cached_text(localpart_cache_, "SELECT localpart FROM mappings WHERE domain = ?1 AND legacy_id = ?2", domain,
+                     legacy_id, "localpart_for");
+}
+
 std::optional<std::string> SqliteRegistry::legacy_for(std::string_view domain, std::string_view localpart) {
-  auto key = cache_key(domain, localpart);
-  if (auto it = legacy_cache_.find(key); it != legacy_cache_.end()) return it->second;
-  bool ok;
-  auto v = one_text(db_, "SELECT legacy_id FROM mappings WHERE domain = ?1 AND localpart = ?2", domain, localpart,
-                    "legacy_for", ok);
-  if (ok) remember(legacy_cache_, std::move(key), v, kCacheMax);
-  return v;
+  return cached_text(legacy_cache_, "SELECT legacy_id FROM mappings WHERE domain = ?1 AND localpart = ?2", domain,
+                     localpart, "legacy_for");
 }
 
 int SqliteRegistry::schema_version() { return sqlite::schema_version(db_); }

@@ -96,6 +96,10 @@ class SqliteRegistry final : public Registry {
   static std::string cache_key(std::string_view domain, std::string_view key);
   std::unordered_map<std::string, std::optional<Registration>> reg_cache_;
   std::unordered_map<std::string, std::optional<std::string>> localpart_cache_, legacy_cache_;
+  // One text column for (domain, key), through `cache`.
+  std::optional<std::string> cached_text(std::unordered_map<std::string, std::optional<std::string>>& cache,
+                                         const char* sql, std::string_view domain, std::string_view key,
+                                         const char* what);
 
   // Declared first so it is destroyed last: the database closes before the
   // lock is released.

@@ -149,13 +149,6 @@ class EjabberdServer(XmppServer):
         self.proc = None
         self.wait_ports_closed()
 
-    def kill(self):
-        """kill -9 of the whole server process group (runuser, ejabberdctl, beam.smp)."""
-        if self.proc is None:
-            return
-        util.kill_group(self.proc)
-        self.proc = None
-        self.wait_ports_closed()
 
     def checkpoint(self):
         """Makes everything so far durable against kill -9: Mnesia may still hold

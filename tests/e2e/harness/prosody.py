@@ -82,13 +82,6 @@ class ProsodyServer(XmppServer):
         self.proc = None
         self.wait_ports_closed()
 
-    def kill(self):
-        """kill -9 of the server process group, as a crash would."""
-        if self.proc is None:
-            return
-        util.kill_group(self.proc)
-        self.proc = None
-        self.wait_ports_closed()
 
     def cleanup(self):
         self.stop()

@@ -45,3 +45,13 @@ class XmppServer:
         from .util import wait_port_closed
         for port in (self.c2s_port, self.component_port):
             wait_port_closed(port, timeout)
+
+    def kill(self):
+        """kill -9 of the server's whole process group (for ejabberd: runuser,
+        ejabberdctl and beam.smp), as a crash would."""
+        from .util import kill_group
+        if self.proc is None:
+            return
+        kill_group(self.proc)
+        self.proc = None
+        self.wait_ports_closed()
