@@ -213,6 +213,10 @@ void ComponentSession::write_ping() {
   ping_id_ = "sb-ack-" + std::to_string(next_ping_++);
   ping_covers_ = unproven_.empty() ? 0 : unproven_.back().seq;
   ping_sent_ = clock_.now();
+  if (!unproven_.empty()) {
+    last_proof_ping_ = ping_sent_;
+    proof_ping_ever_ = true;
+  }
   // XEP-0199 §4.2: component-to-server ping; any answer proves the stanzas before it.
   out_ += "<iq type='get' id='" + ping_id_ + "' from='" + xml_escape(cfg_.domain) + "' to='" +
           xml_escape(cfg_.ping_target) + "'><ping xmlns='urn:xmpp:ping'/></iq>";
@@ -228,6 +232,11 @@ void ComponentSession::on_tick() {
   if (state_ != SessionState::Ready) return;
   if (!ping_id_.empty() && now - ping_sent_ > cfg_.ping_timeout) {
     fail("connection-timeout", "the server did not answer a ping: the link is dead", false, false);
+    return;
+  }
+  // Stanzas still waiting for a proof that was not due at write time.
+  if (ping_id_.empty() && !unproven_.empty() && now - last_proof_ping_ >= cfg_.proof_interval) {
+    write_ping();
     return;
   }
   if (now - last_write_ >= cfg_.keepalive) {
@@ -249,8 +258,11 @@ void ComponentSession::close() {
 }
 
 std::string ComponentSession::take_output() {
-  // One proof ping per drained batch, after everything in it.
-  if (state_ == SessionState::Ready && ping_id_.empty() && !unproven_.empty()) write_ping();
+  // A proof ping after the drained batch, when one is due (see SessionConfig).
+  if (state_ == SessionState::Ready && ping_id_.empty() && !unproven_.empty() &&
+      (!proof_ping_ever_ || unproven_.size() >= cfg_.proof_batch ||
+       clock_.now() - last_proof_ping_ >= cfg_.proof_interval))
+    write_ping();
   if (!out_.empty()) last_write_ = clock_.now();
   std::string s;
   s.swap(out_);

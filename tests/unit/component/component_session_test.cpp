@@ -128,6 +128,7 @@ TEST_CASE("an answered ping proves the stanzas before it; tokens are reported") 
   CHECK(s.take_proven() == std::vector<std::uint64_t>{11, 12});
   CHECK(s.take_received().empty());  // our ping answer is not the core's business
   // An error answer proves delivery just the same (the server read the ping).
+  clock.advance(std::chrono::milliseconds(10));  // the next proof is due
   s.send(msg("c"), 13);
   id = ping_id_in(s.take_output());
   s.on_bytes("<iq type='error' from='example.org' id='" + id + "'><error type='cancel'/></iq>");
@@ -282,4 +283,29 @@ TEST_CASE("close writes pending stanzas, then </stream:stream>; the server's clo
   auto und = s.undelivered();
   REQUIRE(und.size() == 1);
   CHECK(und[0].first.find("<body>bye</body>") != std::string::npos);
+}
+
+TEST_CASE("proof pings are rate-limited under load; stragglers are proven by the tick") {
+  ManualClock clock;
+  ComponentSession s(config(), clock);
+  authenticate(s);
+  s.send(msg("a"), 1);
+  auto id = ping_id_in(s.take_output());
+  s.on_bytes("<iq type='result' id='" + id + "'/>");
+  CHECK(s.take_proven() == std::vector<std::uint64_t>{1});
+  // Within the proof interval: written, but no ping of its own.
+  s.send(msg("b"), 2);
+  auto out = s.take_output();
+  CHECK(out.find("<body>b</body>") != std::string::npos);
+  CHECK(out.find("urn:xmpp:ping") == std::string::npos);
+  CHECK(s.unproven() == 1);
+  // The next tick after the interval proves it.
+  clock.advance(std::chrono::milliseconds(10));
+  s.on_tick();
+  id = ping_id_in(s.take_output());
+  s.on_bytes("<iq type='result' id='" + id + "'/>");
+  CHECK(s.take_proven() == std::vector<std::uint64_t>{2});
+  // Many waiting stanzas get a proof at once, interval or not.
+  for (std::uint64_t t = 10; t < 10 + 512; ++t) s.send(msg("x"), t);
+  CHECK(s.take_output().find("urn:xmpp:ping") != std::string::npos);
 }
