@@ -4,9 +4,10 @@
 // to write, which stanzas reach the core, and when the link must reconnect.
 //
 // Delivery guarantee: every stanza given to send() is kept until the server has
-// provably read it. After each write batch we append a ping iq to the server; the
-// server handles a stream's stanzas in order, so an answer (result or error) to
-// that ping proves every stanza written before it arrived. Unproven stanzas are
+// provably read it. After a write batch we append a ping iq to the server (rate-
+// limited: SessionConfig::proof_interval / proof_batch; on_tick proves what is
+// left); the server handles a stream's stanzas in order, so an answer (result or
+// error) to that ping proves every stanza written before it arrived. Unproven stanzas are
 // re-sent first after the next handshake, and messages carry a stable XEP-0359
 // origin-id (added once, before the first write) so a receiver can drop a
 // duplicate. Stanzas given while disconnected wait in the same queue, in order.
