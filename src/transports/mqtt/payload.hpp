@@ -23,17 +23,12 @@ struct PayloadText {
   bool truncated = false;  // cut at the cap
 };
 
-// RFC 3629 UTF-8: no overlong forms, surrogates or code points above U+10FFFF.
-bool valid_utf8(std::string_view s);
-// Valid UTF-8 with only XML 1.0 characters.
-bool is_xml_text(std::string_view s);
+// (UTF-8 validity and XML 1.0 characters: common/utf8.hpp.)
 // `s` with every byte sequence that is not an XML 1.0 character replaced by U+FFFD
 // (for text built from JSON strings, which may carry "\u0000").
 std::string xml_sanitize(std::string_view s);
 // RFC 4648 §4 base64 with padding.
 std::string base64(std::string_view bytes);
-// The longest prefix of valid UTF-8 `s` with at most `max` bytes, not splitting a character.
-std::string_view utf8_prefix(std::string_view s, std::size_t max);
 
 PayloadText payload_text(std::string_view payload, std::size_t max_text = kMaxTextBytes,
                          std::size_t max_binary = kMaxBinaryExcerpt);

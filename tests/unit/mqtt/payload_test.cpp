@@ -1,27 +1,11 @@
 #include <doctest/doctest.h>
 
+#include "common/utf8.hpp"
 #include "transports/mqtt/payload.hpp"
 
 using namespace sb::transport::mqtt;
 
-TEST_CASE("utf-8 validation follows RFC 3629") {
-  CHECK(valid_utf8(""));
-  CHECK(valid_utf8("plain"));
-  CHECK(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xa1"));
-  CHECK_FALSE(valid_utf8("\xc3"));              // truncated
-  CHECK_FALSE(valid_utf8("\xc0\xaf"));          // overlong '/'
-  CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));      // overlong
-  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate U+D800
-  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  CHECK_FALSE(valid_utf8("\xff"));
-  CHECK_FALSE(valid_utf8("\x80"));
-}
-
-TEST_CASE("xml text excludes characters XML 1.0 cannot carry") {
-  CHECK(is_xml_text("tab\tnl\ncr\r"));
-  CHECK_FALSE(is_xml_text(std::string("a\0b", 3)));
-  CHECK_FALSE(is_xml_text("bell\x07"));
-  CHECK_FALSE(is_xml_text("\xef\xbf\xbf"));  // U+FFFF
+TEST_CASE("xml_sanitize marks what XML 1.0 cannot carry with U+FFFD") {
   CHECK(xml_sanitize(std::string("a\0b\xff", 4)) == "a\xef\xbf\xbd" "b\xef\xbf\xbd");
 }
 
@@ -50,7 +34,7 @@ TEST_CASE("binary payloads are rendered as base64, never raw") {
   CHECK(r.binary);
   CHECK_FALSE(r.truncated);
   CHECK(r.text == "[binary payload, 4 bytes, base64: AAEC/w==]");
-  CHECK(is_xml_text(r.text));
+  CHECK(sb::utf8::xml_text(r.text));
   // Valid UTF-8 with a control character is still not XML text.
   CHECK(payload_text("on\x01").binary);
 }
@@ -71,7 +55,7 @@ TEST_CASE("huge payloads are capped so a stanza stays small") {
     auto r = payload_text(euro, 10);
     CHECK(r.text.substr(0, 9) == "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac");
     CHECK(r.text[9] == '\n');
-    CHECK(valid_utf8(r.text));
+    CHECK(sb::utf8::valid(r.text));
   }
   SUBCASE("1 MiB binary: a 4 KiB base64 excerpt") {
     std::string bin(1024 * 1024, '\xff');
