@@ -136,10 +136,8 @@ void DomainRuntime::stop(std::function<void()> done) {
 
 void DomainRuntime::spool_undelivered() {
   std::size_t n = 0;
-  std::unordered_map<std::uint64_t, bool> already;
-  for (auto& [token, id] : spool_tokens_) already[token] = true;
   for (auto& [xml, token] : link_->session().undelivered()) {
-    if (token && already.count(token)) continue;  // still in the spool from last time
+    if (token && spool_tokens_.count(token)) continue;  // still in the spool from last time
     // Kept durably by its transport, which replays it at start (e.g. the MQTT inbox).
     if (token && delivery_of_link_token_.count(token)) continue;
     registry_.enqueue(domain_, kSpool, xml);

@@ -144,21 +144,9 @@ void ComponentLink::process() {
     } else {
       lg->error("{} [{}]", failure->text, failure->condition);
     }
-    // Let the stream error we may have queued go out before closing.
-    pull_output();
-    if (!pending_.empty() && connected_ && !write_in_flight_) {
-      auto self = shared_from_this();
-      std::string bytes;
-      bytes.swap(pending_);
-      auto buf = std::make_shared<std::string>(std::move(bytes));
-      write_in_flight_ = true;
-      asio::async_write(socket_, asio::buffer(*buf), [self, buf, why = failure->text](const error_code&, std::size_t) {
-        self->write_in_flight_ = false;
-        self->drop(why);
-      });
-      return;
-    }
-    drop(failure->text);
+    // The stream error we may have queued goes out first; then the connection is dropped.
+    drop_after_write_ = failure->text;
+    if (!write_in_flight_) do_write();
   }
 }
 
@@ -190,7 +178,10 @@ void ComponentLink::schedule_flush() {
 void ComponentLink::do_write() {
   if (write_in_flight_ || !connected_) return;
   pull_output();
-  if (pending_.empty()) return;
+  if (pending_.empty()) {
+    if (drop_after_write_) drop(*std::exchange(drop_after_write_, std::nullopt));
+    return;
+  }
   writing_.swap(pending_);
   pending_.clear();
   write_in_flight_ = true;
@@ -202,7 +193,7 @@ void ComponentLink::do_write() {
       return;
     }
     self->pull_output();  // what was queued while this write was in flight
-    if (!self->pending_.empty()) self->do_write();
+    if (!self->pending_.empty() || self->drop_after_write_) self->do_write();
     else if (self->stopping_ && self->session_.state() == SessionState::Closing) {
       // Our </stream:stream> is out; give the server a moment to close its side.
       self->stop_timer_.expires_after(std::chrono::seconds(2));
@@ -214,6 +205,7 @@ void ComponentLink::do_write() {
 }
 
 void ComponentLink::drop(const std::string& why) {
+  drop_after_write_.reset();
   if (!connected_) return;
   connected_ = false;
   error_code ignored;

@@ -12,6 +12,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <boost/asio/io_context.hpp>
@@ -75,6 +76,7 @@ class ComponentLink : public std::enable_shared_from_this<ComponentLink> {
   std::string pending_;   // bytes waiting for the next write
   std::string writing_;   // bytes of the write in flight
   bool write_in_flight_ = false;
+  std::optional<std::string> drop_after_write_;  // a failure: drop once pending_ is written (why)
   bool flush_posted_ = false;
   bool connected_ = false;
   bool stopping_ = false;
