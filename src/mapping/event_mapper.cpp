@@ -100,8 +100,16 @@ void CoreState::on_event(transport::Event e, Effects& out) {
     std::vector<std::string> users;
     for (auto& u : reg_.subscribers(cfg_.domain, peer))
       if (allowed(u)) users.push_back(std::move(u));
-    for (auto& u : also_to)
-      if (std::find(users.begin(), users.end(), u) == users.end()) users.push_back(u);
+    for (const auto& u : also_to) {
+      // The core owns JIDs: case-folded like every subscriber, so each user gets it once.
+      auto jid = xmpp::Jid::parse(u);
+      if (!jid || jid->local().empty()) {
+        log_->warn("not a user JID, skipped: '{}'", u);
+        continue;
+      }
+      auto bare = jid->bare_str();
+      if (std::find(users.begin(), users.end(), bare) == users.end()) users.push_back(std::move(bare));
+    }
     return users;
   };
 

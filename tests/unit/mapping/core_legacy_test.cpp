@@ -3,6 +3,8 @@
 // legacy side sends in.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "component/xml_text.hpp"
 #include "fakes/core_harness.hpp"
 
@@ -261,4 +263,17 @@ TEST_CASE("a command kept by its transport across a restart is answered from its
   for (std::string bad : {"", "x", "7:message", "999999999:a", "5:iq-xx0:0:0:0:0", "7:message1:a1:b1:c4:chat1",
                           "7:message17:alice@example.org24:kitchen@elsewhere.example2:m14:chat1"})
     CHECK(after.event(transport::SendOutcome{.ref = 0, .ok = true, .delivered = true, .origin = bad}).stanzas.empty());
+}
+
+TEST_CASE("also_to (e.g. MQTT config subscribers): each user once, JIDs case-folded, non-JIDs skipped") {
+  CoreHarness h;
+  h.reg.set_subscribed("mqtt.example.org", "alice@example.org", "kitchen", true);  // also in the roster
+  auto out = h.event(transport::InboundMessage{
+      .peer = "kitchen",
+      .body = "21.5",
+      .also_to = {"Alice@Example.org", "bob@example.org", "bob@example.org", "not a jid", "example.org"}});
+  std::vector<std::string> to;
+  for (const auto& s : out.stanzas) to.emplace_back(s.to());
+  std::sort(to.begin(), to.end());
+  CHECK(to == std::vector<std::string>{"alice@example.org", "bob@example.org"});
 }
