@@ -39,7 +39,10 @@ long decode(std::string_view in, std::size_t i, std::size_t& len) {
 
 bool xml_char(char32_t cp) {
   if (cp < 0x20) return cp == 0x9 || cp == 0xA || cp == 0xD;
-  return cp != 0xFFFE && cp != 0xFFFF;  // surrogates never decode
+  if (cp <= 0xD7FF) return true;
+  if (cp < 0xE000) return false;  // surrogates (a character reference may name one)
+  if (cp <= 0xFFFD) return true;
+  return cp >= 0x10000 && cp <= 0x10FFFF;
 }
 
 namespace {

@@ -13,7 +13,8 @@ namespace sb::utf8 {
 // maximal ill-formed subpart (Unicode §3.9), at least 1 — so one U+FFFD replaces
 // each broken sequence.
 long decode(std::string_view s, std::size_t i, std::size_t& len);
-// XML 1.0 §2.2 Char: no C0 controls but TAB, LF, CR; no U+FFFE, U+FFFF.
+// XML 1.0 §2.2 Char: no C0 controls but TAB, LF, CR; no surrogates, U+FFFE,
+// U+FFFF or anything above U+10FFFF.
 bool xml_char(char32_t cp);
 // RFC 3629 well-formed UTF-8.
 bool valid(std::string_view s);

@@ -3,6 +3,8 @@
 // traffic never goes through the per-byte switch. See stream_framer.hpp.
 #include "component/stream_framer.hpp"
 
+#include "common/utf8.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -52,14 +54,7 @@ constexpr std::array<u8, 256> kClass = make_classes();
 
 inline bool is(u8 c, u8 flag) { return (kClass[c] & flag) != 0; }
 
-// XML 1.0 §2.2 Char.
-inline bool xml_char(std::uint32_t cp) {
-  if (cp < 0x20) return cp == 0x9 || cp == 0xA || cp == 0xD;
-  if (cp <= 0xD7FF) return true;
-  if (cp < 0xE000) return false;
-  if (cp <= 0xFFFD) return true;
-  return cp >= 0x10000 && cp <= 0x10FFFF;
-}
+using utf8::xml_char;  // XML 1.0 §2.2 Char (also for character references)
 
 // Length of the complete, valid UTF-8 sequence of an XML Char at p; 0 if it is
 // cut by `e` or invalid (the incremental decoder then decides, byte by byte).
@@ -245,6 +240,16 @@ void StreamFramer::State::feed(const u8* d, std::size_t n, std::size_t max,
     capturing = false;
     return bytes;
   };
+  // A byte of a non-ASCII name: recorded in a start tag, compared in an end tag
+  // (false: the end tag does not match).
+  auto name_byte = [&](u8 c) -> bool {
+    if (s == S::TagName) names += static_cast<char>(c);
+    else if (s == S::EndName) {
+      if (cmp >= names.size() || static_cast<u8>(names[cmp]) != c) return false;
+      ++cmp;
+    }
+    return true;
+  };
   auto push_name = [&]() -> bool {
     if (name_off.size() > kMaxDepth) { fail(kPolicy); return false; }
     name_off.push_back(static_cast<std::uint32_t>(names.size()));
@@ -335,11 +340,7 @@ void StreamFramer::State::feed(const u8* d, std::size_t n, std::size_t max,
       u_lo = 0x80; u_hi = 0xBF;
       u_cp = (u_cp << 6) | (c & 0x3F);
       if (--u_need == 0 && !xml_char(u_cp)) { fail(kNotWellFormed); break; }
-      if (s == S::TagName) names += static_cast<char>(c);
-      else if (s == S::EndName) {
-        if (cmp >= names.size() || static_cast<u8>(names[cmp]) != c) { fail(kNotWellFormed); break; }
-        ++cmp;
-      }
+      if (!name_byte(c)) { fail(kNotWellFormed); break; }
       ++i;
       continue;
     }
@@ -362,12 +363,7 @@ void StreamFramer::State::feed(const u8* d, std::size_t n, std::size_t max,
         case S::Ref: s = S::RefName; count = 5; break;  // not predefined, whatever it is
         default: fail(kNotWellFormed); continue;
       }
-      if (!utf8_lead(c, u_need, u_cp, u_lo, u_hi)) { fail(kNotWellFormed); continue; }
-      if (s == S::TagName) names += static_cast<char>(c);
-      else if (s == S::EndName) {
-        if (cmp >= names.size() || static_cast<u8>(names[cmp]) != c) { fail(kNotWellFormed); continue; }
-        ++cmp;
-      }
+      if (!utf8_lead(c, u_need, u_cp, u_lo, u_hi) || !name_byte(c)) { fail(kNotWellFormed); continue; }
       ++i;
       continue;
     }
