@@ -85,6 +85,7 @@ void DomainRuntime::start() {
   }
   link_->start();
   transport_->start(*this);
+  execute(core_->on_start(), std::chrono::steady_clock::now());
 }
 
 void DomainRuntime::deliver(transport::Event e) {

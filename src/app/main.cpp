@@ -28,9 +28,10 @@ void print_problems(const ConfigProblems& problems) {
 
 // Builds every transport from its block (reading the transport's own keys). In
 // --check-config mode the transports are discarded unstarted.
+// `http` gets the transports' webhook routes; nullptr when [http] has no listener.
 std::vector<std::unique_ptr<transport::Transport>> make_transports(const Config& cfg, boost::asio::io_context& io,
                                                                    Clock& clock, transport::Store& store,
-                                                                   ConfigProblems& problems) {
+                                                                   http::HttpHandler* http, ConfigProblems& problems) {
   std::vector<std::unique_ptr<transport::Transport>> out;
   for (auto& comp : cfg.components) {
     auto* f = find_factory(comp.kind);
@@ -40,7 +41,7 @@ std::vector<std::unique_ptr<transport::Transport>> make_transports(const Config&
       continue;
     }
     auto reader = component_reader(comp, problems);
-    transport::Deps deps{io.get_executor(), clock, store, comp.domain};
+    transport::Deps deps{io.get_executor(), clock, store, comp.domain, http};
     out.push_back(f->create(reader, deps));
   }
   return out;
@@ -58,7 +59,9 @@ int check_config(const std::string& path) {
       std::cerr << path << ": internal error: " << err << "\n";
       return kExitRuntime;
     }
-    make_transports(cfg, io, clock, *store, problems);
+    // Routes are checked (a webhook path taken twice is a problem) and discarded.
+    http::HttpHandler handler([] { return std::vector<http::ComponentHealth>{}; });
+    make_transports(cfg, io, clock, *store, cfg.http.listen.empty() ? nullptr : &handler, problems);
     problems.sort();
   }
   if (!problems.empty()) {
@@ -89,22 +92,23 @@ int run(const CliOptions& opts) {
   }
 
   boost::asio::io_context io(1);
-  auto transports = make_transports(cfg, io, clock, *registry, problems);
+  std::vector<std::unique_ptr<DomainRuntime>> domains;
+  // Before the transports: they add their webhook routes while being built.
+  http::HttpHandler handler([&domains] {
+    std::vector<http::ComponentHealth> v;
+    for (auto& d : domains) v.push_back({d->domain(), d->kind(), d->authenticated(), d->backend_up(), d->backend_text()});
+    return v;
+  });
+  auto transports = make_transports(cfg, io, clock, *registry, cfg.http.listen.empty() ? nullptr : &handler, problems);
   if (!problems.empty()) {
     problems.sort();
     print_problems(problems);
     return kExitConfig;
   }
 
-  std::vector<std::unique_ptr<DomainRuntime>> domains;
   for (std::size_t i = 0; i < cfg.components.size(); ++i)
     domains.push_back(std::make_unique<DomainRuntime>(io, cfg, cfg.components[i], std::move(transports[i]), *registry, clock));
 
-  http::HttpHandler handler([&domains] {
-    std::vector<http::ComponentHealth> v;
-    for (auto& d : domains) v.push_back({d->domain(), d->kind(), d->authenticated(), d->backend_up(), d->backend_text()});
-    return v;
-  });
   http::HttpServer http_server(io, handler);
   if (!cfg.http.listen.empty()) {
     if (!http_server.listen(cfg.http.listen, err)) {

@@ -81,6 +81,7 @@ struct CommandSession {
 struct ContactPresence {
   std::string show;
   std::string status;
+  bool muc = false;  // the user's own occupancy of a room (XEP-0045 status 110)
 };
 
 inline constexpr std::size_t kMaxPending = 10000;
@@ -116,6 +117,8 @@ class CoreState {
   // ---- XEP-0030 (service_disco.cpp) ----
   void disco_info(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
   void disco_items(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
+  // disco#info of a legacy JID the transport described (a room).
+  void peer_disco_info(const xmpp::Stanza& s, const transport::PeerInfo& info, Effects& out);
   // The command nodes this requester may run: (node, name).
   std::vector<std::pair<std::string, std::string>> commands_for(const std::string& bare);
 
@@ -144,6 +147,7 @@ class CoreState {
   void on_event(transport::Event e, Effects& out);
   void on_connected(Effects& out);
   void on_shutdown(Effects& out);
+  void on_start(Effects& out);
 
   // ---- state ----
   CoreConfig cfg_;
@@ -162,7 +166,7 @@ class CoreState {
   std::string id_prefix_;
   BoundedMap<std::uint64_t, Pending> pending_{kMaxPending};
   std::deque<CommandSession> sessions_;  // oldest first
-  // Legacy contacts made available to a user: (user bare JID, contact full JID).
+  // Legacy contacts made available to a user: (user bare or full JID, contact full JID).
   std::map<std::pair<std::string, std::string>, ContactPresence> available_;
 };
 

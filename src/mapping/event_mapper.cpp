@@ -57,6 +57,22 @@ xmpp::Stanza contact_presence(const std::string& from, const std::string& to, co
   if (!cp.status.empty()) xmpp::append_text(p.root(), "status", cp.status);
   return p;
 }
+
+// XEP-0045 §7.2: <x xmlns='…muc#user'><item affiliation role [nick]>[<actor/>][<reason/>]</item><status/>…</x>.
+void append_muc_user(pugi::xml_node parent, const transport::MucPresence& m) {
+  auto x = xmpp::append(parent, "x", xmpp::ns::muc_user);
+  auto item = x.append_child("item");
+  item.append_attribute("affiliation").set_value(m.affiliation.empty() ? "none" : m.affiliation.c_str());
+  item.append_attribute("role").set_value(m.role.empty() ? "none" : m.role.c_str());
+  if (!m.nick.empty()) item.append_attribute("nick").set_value(xmpp::sanitize_text(m.nick).c_str());
+  if (!m.actor.empty()) item.append_child("actor").append_attribute("nick").set_value(xmpp::sanitize_text(m.actor).c_str());
+  if (!m.reason.empty()) xmpp::append_text(item, "reason", m.reason);
+  for (int code : m.codes) x.append_child("status").append_attribute("code").set_value(code);
+}
+
+bool is_self(const transport::MucPresence& m) {
+  return std::find(m.codes.begin(), m.codes.end(), 110) != m.codes.end();
+}
 }  // namespace
 
 std::string encode_origin(const Pending& p) {
@@ -95,8 +111,19 @@ void CoreState::on_event(transport::Event e, Effects& out) {
   // One user, or everyone who follows this peer (allowed users only: the allow
   // list may have shrunk since they subscribed).
   // `also_to` (configured by the admin, e.g. MQTT subscribers) need no allow check.
-  auto recipients = [&](const std::string& user, const std::string& peer, const std::vector<std::string>& also_to) {
-    if (!user.empty()) return std::vector<std::string>{user};
+  auto recipients = [&](const std::string& user, const std::string& resource, const std::string& peer,
+                        const std::vector<std::string>& also_to) {
+    if (!user.empty()) {
+      // One resource (e.g. the one that joined a room); it came from a stanza's
+      // `from`, but the transport kept it: checked again before it becomes a `to`.
+      if (resource.empty()) return std::vector<std::string>{user};
+      auto full = xmpp::Jid::parse(user + "/" + resource);
+      if (!full) {
+        log_->warn("not a user JID, skipped: '{}/{}'", user, resource);
+        return std::vector<std::string>{};
+      }
+      return std::vector<std::string>{full->str()};
+    }
     std::vector<std::string> users;
     for (auto& u : reg_.subscribers(cfg_.domain, peer))
       if (allowed(u)) users.push_back(std::move(u));
@@ -115,11 +142,13 @@ void CoreState::on_event(transport::Event e, Effects& out) {
 
   if (auto* m = std::get_if<transport::InboundMessage>(&e)) {
     std::string body = m->body.empty() ? m->oob_url : m->body;  // XEP-0066 §3: the URL in the body too
-    if (body.empty()) return log_->debug("dropped an empty message from {}", m->peer);
+    // XEP-0045 §8.1: a subject message has no body, and an empty subject is one.
+    if (body.empty() && !m->subject) return log_->debug("dropped an empty message from {}", m->peer);
     auto from = jid_for(m->peer, m->peer_resource);
-    for (const auto& user : recipients(m->user, m->peer, m->also_to)) {
+    for (const auto& user : recipients(m->user, m->user_resource, m->peer, m->also_to)) {
       auto msg = xmpp::make_message(from, user, type_of(m->kind), next_id());
-      xmpp::append_text(msg.root(), "body", body);  // sanitised: SPEC §3
+      if (m->subject) xmpp::append_text(msg.root(), "subject", *m->subject);
+      if (!body.empty()) xmpp::append_text(msg.root(), "body", body);  // sanitised: SPEC §3
       if (!m->oob_url.empty()) xmpp::append_text(xmpp::append(msg.root(), "x", xmpp::ns::oob), "url", m->oob_url);
       if (m->timestamp_ms) {
         auto d = xmpp::append(msg.root(), "delay", xmpp::ns::delay);  // XEP-0203
@@ -137,16 +166,28 @@ void CoreState::on_event(transport::Event e, Effects& out) {
 
   if (auto* p = std::get_if<transport::PresenceUpdate>(&e)) {
     auto from = jid_for(p->peer, p->peer_resource);
-    for (const auto& user : recipients(p->user, p->peer, p->also_to)) {
+    for (const auto& user : recipients(p->user, p->user_resource, p->peer, p->also_to)) {
+      if (p->error) {
+        // E.g. a nick collision (XEP-0045 §7.2.9): as if answering the user's presence.
+        auto req = xmpp::make_presence(user, from);
+        if (auto e = xmpp::make_error(req, condition_of(*p->error), p->status)) send(out, std::move(*e));
+        continue;
+      }
+      // Room occupants are many and the transport knows them: only the user's own
+      // occupancy (status 110) is remembered, to say it ended on shutdown.
+      const bool remember = !p->muc || is_self(*p->muc);
       if (p->available) {
-        ContactPresence cp{p->show, p->status};
-        send(out, contact_presence(from, user, cp));
-        available_[{user, from}] = std::move(cp);
+        ContactPresence cp{p->show, p->status, p->muc.has_value()};
+        auto pr = contact_presence(from, user, cp);
+        if (p->muc) append_muc_user(pr.root(), *p->muc);
+        send(out, std::move(pr));
+        if (remember) available_[{user, from}] = std::move(cp);
       } else {
         auto pr = xmpp::make_presence(from, user, "unavailable");
         if (!p->status.empty()) xmpp::append_text(pr.root(), "status", p->status);
+        if (p->muc) append_muc_user(pr.root(), *p->muc);
         send(out, std::move(pr));
-        available_.erase({user, from});
+        if (remember) available_.erase({user, from});
       }
     }
     return;
@@ -192,13 +233,30 @@ void CoreState::on_event(transport::Event e, Effects& out) {
 
 void CoreState::on_connected(Effects& out) {
   announce_domain(out);
-  // The server forgot the directed presence we sent before the stream broke.
-  for (const auto& [key, cp] : available_) send(out, contact_presence(key.second, key.first, cp));
+  // The server forgot the directed presence we sent before the stream broke
+  // (room occupancy is the client's own state: nothing to repeat).
+  for (const auto& [key, cp] : available_)
+    if (!cp.muc) send(out, contact_presence(key.second, key.first, cp));
+}
+
+void CoreState::on_start(Effects& out) {
+  // Transports learn the registered users' fields from the core, not the registry.
+  for (auto& r : reg_.registrations(cfg_.domain)) {
+    auto settings = reg_.settings(cfg_.domain, r.user);
+    const std::string user = r.user;
+    to_transport(out, transport::UserRegistered{user, std::move(r.fields)});
+    if (!settings.empty()) to_transport(out, transport::SettingsChanged{user, std::move(settings)});
+  }
 }
 
 void CoreState::on_shutdown(Effects& out) {
   // SPEC §1: unavailable for every legacy contact made available, then the domain.
-  for (const auto& [key, cp] : available_) send(out, xmpp::make_presence(key.second, key.first, "unavailable"));
+  for (const auto& [key, cp] : available_) {
+    auto pr = xmpp::make_presence(key.second, key.first, "unavailable");
+    // XEP-0045 §9.8 / status 332: removed from the room because of a system shutdown.
+    if (cp.muc) append_muc_user(pr.root(), transport::MucPresence{.role = "none", .codes = {110, 332}});
+    send(out, std::move(pr));
+  }
   available_.clear();
   for (const auto& user : reg_.subscribers(cfg_.domain, "")) {
     auto p = xmpp::make_presence(cfg_.domain, user, "unavailable");

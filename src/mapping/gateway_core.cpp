@@ -198,6 +198,12 @@ Effects GatewayCore::on_connected() {
   return impl_->count(std::move(out));
 }
 
+Effects GatewayCore::on_start() {
+  Effects out;
+  impl_->on_start(out);
+  return out;
+}
+
 Effects GatewayCore::on_shutdown() {
   Effects out;
   impl_->on_shutdown(out);

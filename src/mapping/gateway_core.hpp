@@ -55,6 +55,9 @@ class GatewayCore {
   // The component stream is authenticated (again): announce the domain and the
   // legacy contacts' presence to subscribers.
   Effects on_connected();
+  // Right after the transport started: UserRegistered (and SettingsChanged) for
+  // every stored registration, so the transport knows its users' fields.
+  Effects on_start();
   // Graceful stop (SPEC §1): unavailable for every legacy contact made available,
   // and for the domain.
   Effects on_shutdown();

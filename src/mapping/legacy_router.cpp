@@ -21,8 +21,9 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
   auto type = s.type();
   // Errors and results are never answered (RFC 6120 §8.3.1).
   if (type == "error" || (name == "iq" && type != "get" && type != "set")) return;
-  // Chat states and other body-less messages have nowhere to go on a legacy network.
-  if (name == "message" && !s.child("body", xmpp::ns::component)) return;
+  // Chat states and other body-less messages have nowhere to go on a legacy
+  // network; a subject change (XEP-0045 §8.1, an IRC topic) has.
+  if (name == "message" && !s.child("body", xmpp::ns::component) && !s.child("subject", xmpp::ns::component)) return;
   // Answers to a contact's subscription request: the legacy side has no such notion.
   if (name == "presence" && (type == "subscribed" || type == "unsubscribed")) return;
 
@@ -51,7 +52,14 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
   if (!peer) return error(out, s, xmpp::Condition::JidMalformed, "Not an address on this gateway: " + to.local());
 
   if (name == "iq") {
-    // Legacy contacts answer no iqs (yet); say so rather than leaving the user waiting.
+    // disco#info of a room or contact, when the transport describes it (XEP-0045
+    // §6.4: clients ask a room before joining it).
+    if (type == "get" && to.resource().empty()) {
+      if (auto q = s.child("query", xmpp::ns::disco_info); q && std::string_view(q.attribute("node").value()).empty()) {
+        if (auto info = tr_.peer_info(bare, *peer)) return peer_disco_info(s, *info, out);
+      }
+    }
+    // Legacy contacts answer no other iqs; say so rather than leaving the user waiting.
     return error(out, s, xmpp::Condition::ServiceUnavailable);
   }
 
@@ -67,6 +75,9 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     m.body = xmpp::child_text(s.root(), "body", xmpp::ns::component);
     m.subject = xmpp::child_text(s.root(), "subject", xmpp::ns::component);
     m.kind = kind_of(type);
+    // XEP-0359 origin-id, else the stanza id: what the sender matches a MUC reflection by.
+    m.id = s.child("origin-id", xmpp::ns::sid).attribute("id").value();
+    if (m.id.empty()) m.id = s.id();
     // XEP-0184 §5.4: only a message with an id can be acknowledged.
     m.want_outcome = s.child("request", xmpp::ns::receipts) && !s.id().empty();
     p.receipt = m.want_outcome;
@@ -86,6 +97,7 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
   op.available = type != "unavailable";
   op.show = xmpp::child_text(s.root(), "show", xmpp::ns::component);
   op.status = xmpp::child_text(s.root(), "status", xmpp::ns::component);
+  op.muc = static_cast<bool>(s.child("x", xmpp::ns::muc));
   pending_.put(ref, std::move(p));
   if (type == "subscribe") {
     reg_.set_subscribed(cfg_.domain, bare, *peer, true);

@@ -68,6 +68,18 @@ void CoreState::disco_info(const xmpp::Stanza& s, const xmpp::Jid& from, Effects
   error(out, s, xmpp::Condition::ItemNotFound);
 }
 
+void CoreState::peer_disco_info(const xmpp::Stanza& s, const transport::PeerInfo& info, Effects& out) {
+  auto reply = xmpp::make_result(s);
+  auto q = xmpp::append(reply.root(), "query", xmpp::ns::disco_info);
+  auto id = q.append_child("identity");
+  id.append_attribute("category").set_value(info.category.c_str());
+  id.append_attribute("type").set_value(info.type.c_str());
+  if (!info.name.empty()) id.append_attribute("name").set_value(xmpp::sanitize_text(info.name).c_str());
+  add_feature(q, xmpp::ns::disco_info);
+  for (const auto& f : info.features) add_feature(q, f);
+  send(out, std::move(reply));
+}
+
 void CoreState::disco_items(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out) {
   auto req = s.child("query", xmpp::ns::disco_items);
   std::string node = req.attribute("node").value();

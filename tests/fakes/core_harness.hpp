@@ -61,6 +61,7 @@ class CoreHarness {
   Out event(transport::Event e) { return collect(core().on_event(std::move(e))); }
   Out connected() { return collect(core().on_connected()); }
   Out shutdown() { return collect(core().on_shutdown()); }
+  Out start() { return collect(core().on_start()); }
 
   // Registers `jid` through XEP-0077 legacy elements (no fields needed by default).
   Out register_user(const std::string& jid, const std::string& extra = {}) {

@@ -64,6 +64,10 @@ class FakeTransport final : public transport::Transport {
     return resolve ? resolve(input) : std::nullopt;
   }
   std::vector<transport::Item> items(std::string_view) const override { return items_; }
+  std::function<std::optional<transport::PeerInfo>(std::string_view)> peer_info_of;
+  std::optional<transport::PeerInfo> peer_info(std::string_view, std::string_view peer) const override {
+    return peer_info_of ? peer_info_of(peer) : std::nullopt;
+  }
   std::vector<std::pair<std::string, std::string>> stats() const override { return stats_; }
   std::vector<transport::CommandInfo> commands() const override { return commands_; }
   std::optional<transport::CommandReport> run_command(std::string_view node, std::string_view) const override {

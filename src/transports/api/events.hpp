@@ -23,6 +23,18 @@ enum class Failure { NotFound, Forbidden, Unavailable, BadRequest, Conflict, Int
 
 // ---- transport -> core -------------------------------------------------------
 
+// XEP-0045 occupant data on a PresenceUpdate from a room occupant (IRC rooms):
+// the core adds <x xmlns='http://jabber.org/protocol/muc#user'> with one <item/>
+// and the status codes.
+struct MucPresence {
+  std::string affiliation = "none";   // owner, admin, member, none, outcast
+  std::string role = "participant";   // moderator, participant, visitor, none
+  std::vector<int> codes;             // 110 self, 303 nick change, 307 kicked, 332 shutdown, 333 error...
+  std::string nick;                   // with 303: the new nick (<item nick=.../>)
+  std::string reason;                 // <item><reason/> (kick, part or quit message)
+  std::string actor;                  // <item><actor nick=.../> (who kicked)
+};
+
 // A message from the legacy side to one XMPP user (or, with user empty, to every
 // user who receives this peer's traffic: config subscribers + presence subscribers).
 struct InboundMessage {
@@ -40,6 +52,10 @@ struct InboundMessage {
   // provably read every stanza made from this event (or none was made), so it
   // can release what it keeps durably until then (SPEC §10).
   std::uint64_t delivery_token = 0;
+  // XEP-0045 §8.1 room subject (IRC topic); the message may then have no body,
+  // and an empty subject is meaningful ("no topic").
+  std::optional<std::string> subject;
+  std::string user_resource;  // with user set: only this resource (e.g. the one that joined a room)
 };
 
 // Presence of a legacy contact. user empty = to everyone who sees this peer.
@@ -51,6 +67,11 @@ struct PresenceUpdate {
   std::string show;    // "", "away", "chat", "dnd", "xa"
   std::string status;  // human-readable
   std::vector<std::string> also_to;  // with user empty: these users too, each once
+  std::optional<MucPresence> muc;    // a room occupant (XEP-0045)
+  // Set: a presence of type "error" with this condition and `status` as its text
+  // (e.g. a nick collision when rejoining after a reconnect -> conflict).
+  std::optional<Failure> error;
+  std::string user_resource;  // with user set: only this resource
 };
 
 // Answer to an OutboundMessage/OutboundPresence, matched by `ref`.
@@ -86,7 +107,8 @@ struct OutboundMessage {
   std::string peer_resource;
   std::string body;
   MessageKind kind = MessageKind::Chat;
-  std::string subject;        // set when the stanza carried <subject/> (e.g. IRC topic)
+  std::string subject;        // set when the stanza carried <subject/> (e.g. IRC topic); body may then be empty
+  std::string id;             // the stanza's XEP-0359 origin-id, else its id: for MUC reflections
   bool want_outcome = false;  // a XEP-0184 receipt was requested
   // Opaque to transports: who to answer and how. A transport that keeps commands
   // durably (beyond this process) stores it and returns it in SendOutcome::origin.
@@ -102,8 +124,12 @@ struct OutboundPresence {
   bool available = true;  // false: unavailable (leave)
   std::string show, status;
   std::string type;       // "", "unavailable", "probe", "subscribe", "unsubscribe"
+  bool muc = false;       // carried <x xmlns='http://jabber.org/protocol/muc'/>: a room join (XEP-0045 §7.2)
 };
 
+// Sent when a user registers and, right after start(), once for every existing
+// registration (with its stored settings following as SettingsChanged), so a
+// transport knows every registered user's fields without reading the registry.
 struct UserRegistered { std::string user; std::vector<std::pair<std::string, std::string>> fields; };
 struct UserRemoved { std::string user; };         // drop every legacy session of this user
 struct DisconnectUser { std::string user; };      // admin command: close sessions, keep registration

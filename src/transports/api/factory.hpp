@@ -14,6 +14,10 @@
 #include "transports/api/store.hpp"
 #include "transports/api/transport.hpp"
 
+namespace sb::http {
+class HttpHandler;
+}
+
 namespace sb::transport {
 
 struct Deps {
@@ -21,6 +25,10 @@ struct Deps {
   Clock& clock;
   Store& store;
   std::string domain;
+  // The one HTTP listener's routes (SPEC §9), for webhooks (SMS). Routes must be
+  // added during construction. nullptr when [http] has no listener: a transport
+  // that needs one reports a config problem.
+  http::HttpHandler* http = nullptr;
 };
 
 // Reads the block's transport-specific keys (the common ones — domain, secret,

@@ -60,6 +60,15 @@ struct CommandReport {
   std::string note;                                        // shown as an info note; may be empty
 };
 
+// XEP-0030 disco#info of a legacy address (an IRC room: conference/text with
+// http://jabber.org/protocol/muc), answered by the core.
+struct PeerInfo {
+  std::string category;  // "conference", "client", "gateway"
+  std::string type;      // "text", "pc", "irc"
+  std::string name;
+  std::vector<std::string> features;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -90,6 +99,11 @@ class Transport {
   virtual std::optional<std::string> gateway_prompt() const { return std::nullopt; }
   virtual std::optional<std::string> gateway_resolve(std::string_view input) const { (void)input; return std::nullopt; }
 
+  // disco#info on a legacy JID (peer_resource empty); nullopt -> service-unavailable.
+  virtual std::optional<PeerInfo> peer_info(std::string_view user, std::string_view peer) const {
+    (void)user; (void)peer;
+    return std::nullopt;
+  }
   // disco#items on the domain for this user.
   virtual std::vector<Item> items(std::string_view user) const { (void)user; return {}; }
   // Transport commands (XEP-0050), run for an allowed user who is registered (or

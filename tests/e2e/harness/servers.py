@@ -12,7 +12,13 @@ GW_SECRET = "gw-s3cret"
 # The MQTT transport's domain (tests/e2e/test_mqtt.py).
 MQTT_DOMAIN = "mqtt.localhost"
 MQTT_SECRET = "mqtt-s3cret"
-COMPONENTS = {GW_DOMAIN: GW_SECRET, MQTT_DOMAIN: MQTT_SECRET}
+# The IRC transport's domain (tests/e2e/test_irc.py).
+IRC_DOMAIN = "irc.localhost"
+IRC_SECRET = "irc-s3cret"
+# The SMS transport's domain (tests/e2e/test_sms.py).
+SMS_DOMAIN = "sms.localhost"
+SMS_SECRET = "sms-s3cret"
+COMPONENTS = {GW_DOMAIN: GW_SECRET, MQTT_DOMAIN: MQTT_SECRET, IRC_DOMAIN: IRC_SECRET, SMS_DOMAIN: SMS_SECRET}
 
 
 class XmppServer:

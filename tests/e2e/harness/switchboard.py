@@ -56,20 +56,23 @@ def toml_value(v):
 class Switchboard:
     def __init__(self, workdir, server=None, *, domain=GW_DOMAIN, secret=None, allow=("*@localhost",),
                  admins=("admin@localhost",), loopback=None, xmpp=None, xmpp_port=None, log_level="debug",
-                 mqtt=None, mqtt_devices=(), mqtt_allow=None, with_loopback=True):
+                 mqtt=None, mqtt_devices=(), mqtt_allow=None, with_loopback=True, extra=None,
+                 http_port=None):
         """`server` gives the component port and the domain's secret unless
         `xmpp_port` / `secret` override them (the fake server of test 8).
         `loopback` and `xmpp` are extra keys for [[loopback]] and [xmpp].
         `mqtt` (a dict of keys, at least `broker`) adds an [[mqtt]] block on
         MQTT_DOMAIN (secret from `server`, allow = `mqtt_allow` or `allow`), with one
         [[mqtt.device]] table per dict in `mqtt_devices`; `with_loopback=False`
-        leaves the [[loopback]] block out."""
+        leaves the [[loopback]] block out. `extra` is TOML text appended as is
+        (the [[irc]] and [[sms]] blocks of their tests); `http_port` fixes the
+        [http] port (e.g. for an SMS public_url), else a free one is taken."""
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.domain = domain
         self.secret = secret if secret is not None else server.components[domain]
         self.xmpp_port = xmpp_port if xmpp_port is not None else server.component_port
-        self.http_port = util.free_port()
+        self.http_port = http_port if http_port is not None else util.free_port()
         self.config_path = os.path.join(self.workdir, "switchboard.toml")
         self.log_path = os.path.join(self.workdir, "switchboard.log")
         self.proc = None
@@ -94,6 +97,8 @@ class Switchboard:
             lines += [f"{k} = {toml_value(v)}" for k, v in mqtt.items()]
             for dev in mqtt_devices:
                 lines += ["", "[[mqtt.device]]"] + [f"{k} = {toml_value(v)}" for k, v in dev.items()]
+        if extra:
+            lines += ["", extra]
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 

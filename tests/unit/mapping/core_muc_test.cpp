@@ -1,0 +1,180 @@
+// Scenarios: rooms (XEP-0045) through the core, as the IRC transport uses them —
+// occupant presence with muc#user items and status codes, per-resource delivery,
+// subjects both ways, error presence, disco#info of a room, and the replay of
+// registrations to the transport at start.
+#include <doctest/doctest.h>
+
+#include "component/namespaces.hpp"
+#include "component/xml_text.hpp"
+#include "fakes/core_harness.hpp"
+
+using namespace sb;
+using namespace sb::test;
+
+namespace {
+constexpr const char* kRoom = "room";  // FakeCodec: the peer is the localpart
+
+std::vector<int> codes_of(const xmpp::Stanza& s) {
+  std::vector<int> v;
+  for (auto st : s.child("x", xmpp::ns::muc_user).children("status")) v.push_back(st.attribute("code").as_int());
+  return v;
+}
+pugi::xml_node item_of(const xmpp::Stanza& s) { return s.child("x", xmpp::ns::muc_user).child("item"); }
+}  // namespace
+
+TEST_CASE("occupant presence carries the muc#user item and codes, to the one joined resource") {
+  CoreHarness h;
+  transport::PresenceUpdate occupant;
+  occupant.user = "alice@example.org";
+  occupant.user_resource = "laptop";
+  occupant.peer = kRoom;
+  occupant.peer_resource = "Bob";
+  occupant.muc = transport::MucPresence{.affiliation = "admin", .role = "moderator"};
+  auto out = h.event(occupant);
+  auto& p = out.only();
+  CHECK(p.to() == "alice@example.org/laptop");
+  CHECK(p.from() == "room@mqtt.example.org/Bob");
+  CHECK(std::string(item_of(p).attribute("role").value()) == "moderator");
+  CHECK(std::string(item_of(p).attribute("affiliation").value()) == "admin");
+  CHECK(codes_of(p).empty());
+
+  // A nick change: unavailable with 303 and the new nick; a kick with actor and reason.
+  occupant.available = false;
+  occupant.muc = transport::MucPresence{.affiliation = "none", .role = "participant", .codes = {303}, .nick = "Bobby"};
+  auto nick = h.event(occupant);
+  CHECK(nick.only().type() == "unavailable");
+  CHECK(codes_of(nick.only()) == std::vector<int>{303});
+  CHECK(std::string(item_of(nick.only()).attribute("nick").value()) == "Bobby");
+  occupant.muc = transport::MucPresence{.role = "none", .codes = {307}, .reason = "spam", .actor = "op"};
+  auto kick = h.event(occupant);
+  CHECK(codes_of(kick.only()) == std::vector<int>{307});
+  CHECK(std::string(item_of(kick.only()).child("actor").attribute("nick").value()) == "op");
+  CHECK(std::string(item_of(kick.only()).child_value("reason")) == "spam");
+
+  // A resource that is not a valid JID part is never used as an address.
+  occupant.user_resource = std::string("bad\x01res");
+  CHECK(h.event(occupant).stanzas.empty());
+}
+
+TEST_CASE("the user's own occupancy is remembered for shutdown; other occupants are not") {
+  CoreHarness h;
+  transport::PresenceUpdate self;
+  self.user = "alice@example.org";
+  self.user_resource = "laptop";
+  self.peer = kRoom;
+  self.peer_resource = "alice";
+  self.muc = transport::MucPresence{.role = "participant", .codes = {110}};
+  transport::PresenceUpdate other = self;
+  other.peer_resource = "bob";
+  other.muc = transport::MucPresence{};
+  h.event(other);
+  h.event(self);
+  // Reconnect of the component: room occupancy is the client's state, nothing repeated.
+  CHECK(h.connected().stanzas.size() <= 1);  // at most the domain presence (no subscribers here)
+  auto down = h.shutdown();
+  REQUIRE(down.stanzas.size() == 1);
+  CHECK(down.only().to() == "alice@example.org/laptop");
+  CHECK(down.only().from() == "room@mqtt.example.org/alice");
+  CHECK(down.only().type() == "unavailable");
+  CHECK(codes_of(down.only()) == std::vector<int>{110, 332});
+}
+
+TEST_CASE("subject messages: with no body, an empty subject counts; and from XMPP to the transport") {
+  CoreHarness h;
+  transport::InboundMessage subj;
+  subj.user = "alice@example.org";
+  subj.user_resource = "laptop";
+  subj.peer = kRoom;
+  subj.kind = transport::MessageKind::Groupchat;
+  subj.subject = "";
+  auto out = h.event(subj);
+  auto& m = out.only();
+  CHECK(m.to() == "alice@example.org/laptop");
+  CHECK(m.type() == "groupchat");
+  CHECK(m.child("subject", xmpp::ns::component));
+  CHECK_FALSE(m.child("body", xmpp::ns::component));
+
+  h.tr.needs_registration = false;
+  auto set = h.send("<message type='groupchat' id='s1' from='alice@example.org/laptop' to='room@mqtt.example.org'>"
+                    "<subject>new topic</subject></message>");
+  auto cmds = commands_of<transport::OutboundMessage>(set);
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].subject == "new topic");
+  CHECK(cmds[0].body.empty());
+  CHECK(cmds[0].kind == transport::MessageKind::Groupchat);
+  CHECK(cmds[0].id == "s1");
+
+  // The origin-id, when there is one, is what a reflection must carry.
+  auto msg = h.send("<message type='groupchat' id='s2' from='alice@example.org/laptop' to='room@mqtt.example.org'>"
+                    "<body>hi</body><origin-id xmlns='urn:xmpp:sid:0' id='o-42'/></message>");
+  CHECK(commands_of<transport::OutboundMessage>(msg).at(0).id == "o-42");
+}
+
+TEST_CASE("a join presence is marked as such; an error presence reaches the joining resource") {
+  CoreHarness h;
+  h.tr.needs_registration = false;
+  auto join = h.send("<presence from='alice@example.org/laptop' to='room@mqtt.example.org/alice'>"
+                     "<x xmlns='http://jabber.org/protocol/muc'/></presence>");
+  auto p = commands_of<transport::OutboundPresence>(join);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].muc);
+  CHECK(p[0].peer_resource == "alice");
+  CHECK(p[0].user_resource == "laptop");
+
+  transport::PresenceUpdate conflict;
+  conflict.user = "alice@example.org";
+  conflict.user_resource = "laptop";
+  conflict.peer = kRoom;
+  conflict.peer_resource = "alice";
+  conflict.error = transport::Failure::Conflict;
+  conflict.status = "Nick alice is in use";
+  auto out = h.event(conflict);
+  auto& e = out.only();
+  CHECK(e.name() == "presence");
+  CHECK(e.type() == "error");
+  CHECK(e.to() == "alice@example.org/laptop");
+  CHECK(e.from() == "room@mqtt.example.org/alice");
+  CHECK(error_condition(e) == "conflict");
+}
+
+TEST_CASE("disco#info on a room comes from the transport; without a description it is service-unavailable") {
+  CoreHarness h;
+  h.tr.needs_registration = false;
+  h.tr.peer_info_of = [](std::string_view peer) -> std::optional<transport::PeerInfo> {
+    if (peer != "room") return std::nullopt;
+    return transport::PeerInfo{"conference", "text", "#room on irc", {"http://jabber.org/protocol/muc"}};
+  };
+  auto q = [&](const std::string& to) {
+    return h.send("<iq type='get' id='d1' from='alice@example.org/laptop' to='" + to +
+                  "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  };
+  auto room = q("room@mqtt.example.org");
+  auto& r = room.only();
+  CHECK(r.type() == "result");
+  auto id = r.child("query", xmpp::ns::disco_info).child("identity");
+  CHECK(std::string(id.attribute("category").value()) == "conference");
+  CHECK(std::string(id.attribute("name").value()) == "#room on irc");
+  bool muc = false;
+  for (auto f : r.child("query", xmpp::ns::disco_info).children("feature"))
+    muc = muc || std::string(f.attribute("var").value()) == "http://jabber.org/protocol/muc";
+  CHECK(muc);
+  CHECK(error_condition(q("other@mqtt.example.org").only()) == "service-unavailable");
+}
+
+TEST_CASE("at start the transport hears of every stored registration and its settings") {
+  CoreHarness h;
+  h.tr.fields = {transport::Field{.var = "nick", .label = "Nick"}};
+  h.tr.settings = {transport::Field{.var = "color", .label = "Colour"}};
+  h.register_user("alice@example.org", "<nick>al</nick>");
+  h.register_user("bob@example.org", "<nick>bo</nick>");
+  h.reg.put_setting("mqtt.example.org", "bob@example.org", "color", "blue");
+  auto out = h.start();
+  auto regs = commands_of<transport::UserRegistered>(out);
+  REQUIRE(regs.size() == 2);
+  auto settings = commands_of<transport::SettingsChanged>(out);
+  REQUIRE(settings.size() == 1);
+  CHECK(settings[0].user == "bob@example.org");
+  CHECK(settings[0].settings.at(0) == std::pair<std::string, std::string>{"color", "blue"});
+  for (auto& r : regs) CHECK(r.fields.size() == 1);
+  CHECK(out.stanzas.empty());
+}
