@@ -21,17 +21,22 @@ struct IrcAddress {
   std::string server;  // "irc.libera.chat"
 };
 
-bool is_channel_name(std::string_view s);  // starts with # & + ! and has no space, comma, ^G
+// starts with # & + ! and has no space, comma, ^G (nor CR, LF, NUL)
+bool is_channel_name(std::string_view s);
 
 // peer -> address; nullopt if malformed (empty server, bad nick/channel characters,
-// spaces, CR/LF/NUL, ...).
+// spaces, CR/LF/NUL, ...). Split at the first '%'; the server (host name, IPv4 or
+// bare IPv6 literal) is ASCII-lower-cased. The rules: irc_address.cpp.
 std::optional<IrcAddress> parse_peer(std::string_view peer);
 std::string to_peer(const IrcAddress& a);
 
 class IrcCodec final : public AddressCodec {
  public:
   explicit IrcCodec(std::string fixed_server = {}) : fixed_(std::move(fixed_server)) {}
+  // With fixed_server: "" (the domain) -> the server; "#chan"/"nick" -> "...%server";
+  // the full form only for that server.
   std::optional<std::string> from_localpart(std::string_view localpart) const override;
+  // With fixed_server: "...%server" -> the name, the server itself -> "".
   std::string to_localpart(std::string_view peer) const override;
   const std::string& fixed_server() const { return fixed_; }
 

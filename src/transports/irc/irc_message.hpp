@@ -22,7 +22,7 @@ struct IrcMessage {
   std::string command;  // upper-cased: "PRIVMSG", "001", ...
   std::vector<std::string> params;  // the trailing one included, without its ':'
 
-  const std::string* tag(std::string_view key) const;
+  const std::string* tag(std::string_view key) const;  // a repeated key: the last value
   std::string_view nick() const;  // prefix up to '!' or '@' (the whole prefix if neither)
   const std::string& param(std::size_t i) const;  // "" when absent
 };
@@ -31,7 +31,11 @@ struct IrcMessage {
 std::optional<IrcMessage> parse_line(std::string_view line);
 
 // The wire form, without CR LF. Tags are not serialised for commands we send
-// (we send no client tags). Parts are sanitised as described above.
+// (we send no client tags); the prefix is, when set (fake servers in tests).
+// Parts are sanitised as described above, and the parameter count is always kept:
+// a bad middle parameter loses its spaces and leading ':'s, and becomes "*" if
+// nothing is left. Only letters and digits of the command are kept; with none
+// left the result is "" (nothing to send).
 std::string serialize(const IrcMessage& m);
 // Convenience: serialize({command, params}).
 std::string make_line(std::string_view command, std::vector<std::string> params);

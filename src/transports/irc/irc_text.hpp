@@ -14,8 +14,11 @@ namespace sb::transport::irc {
 std::string strip_formatting(std::string_view s);
 
 // IRC bytes -> valid UTF-8: kept as is when valid UTF-8, else decoded as
-// Windows-1252 (latin-1 with the 0x80–0x9F printable extensions), byte by byte.
-// Never returns invalid UTF-8.
+// Windows-1252 (latin-1 with the 0x80–0x9F printable extensions), byte by byte;
+// its five undefined bytes (0x81 0x8D 0x8F 0x90 0x9D) become U+FFFD. One
+// exception: UTF-8 text (it has a multi-byte character) whose only flaw is a
+// character cut short at the very end — servers truncate long lines — is kept,
+// with U+FFFD for the cut character. Never returns invalid UTF-8.
 std::string decode_irc_text(std::string_view bytes);
 
 // Both of the above, in the order that is right: decode, then strip.
@@ -32,6 +35,8 @@ std::optional<std::string> ctcp_command(std::string_view text);
 // UTF-8 character boundaries (preferring the last space within the final 64 bytes
 // of a chunk), NUL removed. `max_bytes` is what remains of the 512-byte line once
 // ":nick!user@host PRIVMSG target :" and CR LF are counted (see text_budget).
+// Where it breaks at a space, that space is not sent. A budget of 0 counts as 1; a
+// character wider than the budget (only under 4 bytes) is sent as '?'.
 std::vector<std::string> split_for_irc(std::string_view body, std::size_t max_bytes);
 
 // The bytes left for text in "PRIVMSG <target> :<text>\r\n" as the server relays
