@@ -47,7 +47,7 @@ struct ServerConfig {
 };
 
 struct IrcConfig {
-  std::string fixed_server;
+  std::string fixed_server;  // irc_lower'd; empty: none
   bool other_servers = false;
   std::string realname = "switchboard user";
   int grace_seconds = 30;
@@ -55,12 +55,17 @@ struct IrcConfig {
   FloodConfig flood;
   std::map<std::string, ServerConfig> servers;  // key: irc_lower(name)
 
-  // The settings for `server` (listed, or defaults when other_servers allows it);
-  // nullopt when the user may not reach it.
+  // The settings for `server`, compared case-insensitively (irc_lower): a listed
+  // server, or — only when other_servers — the defaults (host = the name, port
+  // 6697, TLS, verified, the block's flood values). nullopt when the user may not
+  // reach it (or the name could not be part of an address).
   std::optional<ServerConfig> server(const std::string& name) const;
 };
 
-// Reads the block's irc keys; problems are reported to `r`.
+// Reads the block's irc keys and every [irc.servers."name"] table, then finish()es
+// them all (unknown keys are problems, with their line). Problems are reported to
+// `r`; the caller compares the problem count to know whether the result is usable.
+// ServerConfig::name is irc_lower(table name); host defaults to the name as written.
 IrcConfig read_irc_config(ConfigReader& r);
 
 }  // namespace sb::transport::irc
