@@ -9,8 +9,8 @@ PKGS=(
   nlohmann-json3-dev doctest-dev libsqlite3-dev libtomlplusplus-dev
   libspdlog-dev libfmt-dev libssl-dev
   clang libclang-rt-14-dev
-  prosody ejabberd mosquitto mosquitto-clients ngircd
-  python3-slixmpp python3-paho-mqtt python3-pytest python3-aiohttp
+  prosody ejabberd mosquitto mosquitto-clients ngircd biboumi
+  python3-slixmpp python3-paho-mqtt python3-pytest python3-aiohttp python3-cryptography
   procps psmisc
 )
 missing=()

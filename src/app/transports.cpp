@@ -1,5 +1,6 @@
 #include "app/transports.hpp"
 
+#include "transports/irc/irc_transport.hpp"
 #include "transports/mqtt/mqtt_transport.hpp"
 #ifdef SB_TEST_TRANSPORT
 #include "tests/fixtures/loopback/loopback_transport.hpp"
@@ -11,6 +12,7 @@ const std::vector<transport::FactoryEntry>& transport_factories() {
   static const std::vector<transport::FactoryEntry> all = [] {
     std::vector<transport::FactoryEntry> v;
     v.push_back(transport::mqtt::factory());
+    v.push_back(transport::irc::factory());
 #ifdef SB_TEST_TRANSPORT
     v.push_back(transport::loopback::factory());  // test fixture only
 #endif

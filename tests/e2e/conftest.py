@@ -11,8 +11,10 @@ import pytest
 from harness import util
 from harness.client import Client, shutdown as shutdown_clients
 from harness.ejabberd import EjabberdServer
+from harness.irc_client import IrcClient
 from harness.mosquitto import Mosquitto
 from harness.mqtt_client import MqttClient
+from harness.ngircd import Ngircd
 from harness.prosody import ProsodyServer
 from harness.servers import ACCOUNTS, PASSWORD
 from harness.switchboard import Switchboard, binary, snapshot_binary
@@ -118,6 +120,31 @@ def mqtt_clients(mosquitto):
     yield make
     for c in made:
         c.disconnect()
+
+
+# -- IRC server ----------------------------------------------------------------------
+@pytest.fixture
+def ngircd(tmp_path):
+    """A running ngIRCd on a free loopback port (harness/ngircd.py), fresh per test;
+    stopped at teardown."""
+    srv = Ngircd(tmp_path / "ngircd").start()
+    yield srv
+    srv.cleanup()
+
+
+@pytest.fixture
+def irc_clients():
+    """irc_clients(port, nick) -> a registered IrcClient (harness/irc_client.py); all
+    closed at teardown."""
+    made = []
+
+    def make(port, nick, **kwargs):
+        c = IrcClient(port, nick, **kwargs)
+        made.append(c)
+        return c.connect()
+    yield make
+    for c in made:
+        c.close()
 
 
 # -- clients -----------------------------------------------------------------------

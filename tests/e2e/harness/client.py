@@ -248,3 +248,32 @@ def iq_type(elem):
 
 def iq_error(elem):
     return error_condition(elem)[0]
+
+
+def record_order(client):
+    """Adds `client.ordered`: every message and presence the client receives, in
+    arrival order in one list (`messages` and `presences` are two lists, which
+    cannot show e.g. that a MUC subject came after the self-presence). Call after
+    connect(); returns the client."""
+    client.ordered = []
+
+    def on_stanza(stanza):
+        rec = Record(stanza.xml)
+        with client._cond:
+            client.ordered.append(rec)
+            client._cond.notify_all()
+
+    def install():
+        client.xmpp.register_handler(Callback("sb-ordered", MatchXPath(f"{{{NS_CLIENT}}}message"), on_stanza))
+        client.xmpp.register_handler(Callback("sb-ordered-p", MatchXPath(f"{{{NS_CLIENT}}}presence"), on_stanza))
+    client.loop.call(install)
+    return client
+
+
+NS_OOB = "jabber:x:oob"
+
+
+def oob_urls(record):
+    """XEP-0066 out-of-band URLs (<x xmlns='jabber:x:oob'><url/>) of a received message Record."""
+    elem = ET.fromstring(record.xml)
+    return [x.findtext(f"{{{NS_OOB}}}url") for x in elem.findall(f"{{{NS_OOB}}}x")]

@@ -105,3 +105,110 @@ def text_of(elem):
             parts.append(e.text)
     return "\n".join(parts)
 
+
+
+# -- XEP-0045 multi-user chat (the IRC transport's rooms) ------------------------------
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
+
+
+def _xml_attr(s):
+    return s.replace("&", "&amp;").replace("'", "&apos;").replace("<", "&lt;")
+
+
+def muc_join(client, room, nick, history_stanzas=None, password=None, raw_nick=None):
+    """XEP-0045 §7.2: presence to room/nick carrying <x xmlns='…muc'/>. `raw_nick` is
+    put into the 'to' attribute unescaped (character references allowed), for tests
+    that send what a sloppy client would."""
+    inner = ""
+    if history_stanzas is not None:
+        inner += f"<history maxstanzas='{int(history_stanzas)}'/>"
+    if password is not None:
+        inner += f"<password>{_xml_attr(password)}</password>"
+    to = f"{room}/{raw_nick if raw_nick is not None else _xml_attr(nick)}"
+    client.send_raw(f"<presence to='{to}'><x xmlns='{NS_MUC}'>{inner}</x></presence>")
+
+
+def muc_leave(client, room, nick, status=None):
+    st = f"<status>{_xml_attr(status)}</status>" if status else ""
+    client.send_raw(f"<presence type='unavailable' to='{room}/{_xml_attr(nick)}'>{st}</presence>")
+
+
+def muc_send(client, room, body=None, subject=None, raw_body=None):
+    """A groupchat message to the room; `raw_body` goes in unescaped (character
+    references such as '&#13;' allowed)."""
+    parts = ""
+    if subject is not None:
+        parts += f"<subject>{_xml_attr(subject)}</subject>"
+    if raw_body is not None:
+        parts += f"<body>{raw_body}</body>"
+    elif body is not None:
+        parts += f"<body>{_xml_attr(body)}</body>"
+    client.send_raw(f"<message to='{room}' type='groupchat'>{parts}</message>")
+
+
+class MucUser:
+    """The muc#user data of a presence: status codes and the one <item/>."""
+
+    def __init__(self, x):
+        self.codes = {int(s.get("code")) for s in x.findall(f"{{{NS_MUC_USER}}}status") if
+                      (s.get("code") or "").isdigit()}
+        item = x.find(f"{{{NS_MUC_USER}}}item")
+        item = item if item is not None else ET.Element("item")
+        self.affiliation = item.get("affiliation")
+        self.role = item.get("role")
+        self.jid = item.get("jid")
+        self.nick = item.get("nick")
+        reason = item.find(f"{{{NS_MUC_USER}}}reason")
+        self.reason = reason.text if reason is not None else None
+        actor = item.find(f"{{{NS_MUC_USER}}}actor")
+        self.actor = actor.get("nick") if actor is not None else None
+
+    def __repr__(self):
+        return (f"<muc codes={sorted(self.codes)} aff={self.affiliation} role={self.role} nick={self.nick} "
+                f"reason={self.reason!r}>")
+
+
+def muc_user(rec):
+    """MucUser of a recorded presence (harness.client.Record), or None without muc#user."""
+    elem = ET.fromstring(rec.xml)
+    x = elem.find(f"{{{NS_MUC_USER}}}x")
+    return MucUser(x) if x is not None else None
+
+
+def muc_subject(rec):
+    """The <subject/> text of a recorded message ("" for an empty subject), or None."""
+    elem = ET.fromstring(rec.xml)
+    s = elem.find("{jabber:client}subject")
+    if s is None:
+        return None
+    return s.text or ""
+
+
+def resource_of(jid):
+    return jid.split("/", 1)[1] if "/" in jid else ""
+
+
+NS_GATEWAY = "jabber:iq:gateway"
+
+
+def gateway_prompt(client, jid):
+    """XEP-0100 §6.3 (jabber:iq:gateway) get: (desc, prompt) texts, or raises on an error reply."""
+    reply = expect_result(client.iq(jid, "get", f"<query xmlns='{NS_GATEWAY}'/>"))
+    q = reply.find(f"{{{NS_GATEWAY}}}query")
+    return q.findtext(f"{{{NS_GATEWAY}}}desc"), q.findtext(f"{{{NS_GATEWAY}}}prompt")
+
+
+def gateway_resolve(client, jid, text):
+    """XEP-0100 §6.3 set: what the user typed -> (the JID the gateway answers or None, reply)."""
+    q = ET.Element(f"{{{NS_GATEWAY}}}query")
+    ET.SubElement(q, f"{{{NS_GATEWAY}}}prompt").text = text
+    reply = client.iq(jid, "set", ET.tostring(q, encoding="unicode"))
+    if reply.get("type") != "result":
+        return None, reply
+    rq = reply.find(f"{{{NS_GATEWAY}}}query")
+    # XEP-0100 §6.3: <jid/>; servers written before 2005 answered in <prompt/>.
+    found = rq.findtext(f"{{{NS_GATEWAY}}}jid") if rq is not None else None
+    if found is None and rq is not None:
+        found = rq.findtext(f"{{{NS_GATEWAY}}}prompt")
+    return found, reply

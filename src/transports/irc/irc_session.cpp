@@ -1,0 +1,475 @@
+// The per-(user, server) IRC <-> XEP-0045 logic (SPEC §7). See irc_session.hpp
+// for the contract; comments here say why each rule is so.
+#include "transports/irc/irc_session.hpp"
+
+#include <algorithm>
+#include "transports/irc/irc_address.hpp"
+#include "transports/irc/irc_session_detail.hpp"
+#include "transports/irc/irc_text.hpp"
+
+namespace sb::transport::irc {
+using namespace detail;
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// Biboumi's mapping of channel prefixes to XEP-0045 (see the header).
+const char* affiliation_of(std::uint8_t modes) {
+  if (modes & kOwner) return "owner";
+  if (modes & (kAdmin | kOp)) return "admin";
+  if (modes & (kHalfop | kVoice)) return "member";
+  return "none";
+}
+
+const char* role_of(std::uint8_t modes) {
+  if (modes & (kOwner | kAdmin | kOp | kHalfop)) return "moderator";
+  return "participant";
+}
+
+// An IRC username (ident) from a nick: letters and digits only, at most 10.
+std::string ident_of(std::string_view nick) {
+  std::string u;
+  for (char c : nick) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) u += c;
+    else if (c >= 'A' && c <= 'Z') u += static_cast<char>(c - 'A' + 'a');
+    if (u.size() == 10) break;
+  }
+  return u.empty() ? std::string("xmpp") : u;
+}
+
+std::string seconds_text(milliseconds d) {
+  auto s = std::max<long long>(1, d.count() / 1000);
+  return std::to_string(s) + (s == 1 ? " second" : " seconds");
+}
+
+// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_server_time(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.fff]Z
+  auto num = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
+    if (pos + len > s.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+    return std::nullopt;
+  auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), se = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !se || *mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 ||
+      *se > 60)
+    return std::nullopt;
+  std::size_t pos = 19;
+  int ms = 0;
+  if (s[pos] == '.') {
+    ++pos;
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 3) ms = ms * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (; digits < 3; ++digits) ms *= 10;
+  }
+  if (pos + 1 != s.size() || (s[pos] != 'Z' && s[pos] != 'z')) return std::nullopt;
+  const std::int64_t days = days_from_civil(*y, static_cast<unsigned>(*mo), static_cast<unsigned>(*d));
+  return ((days * 24 + *h) * 60 + *mi) * 60'000 + std::int64_t{*se} * 1000 + ms;
+}
+
+IrcSession::IrcSession(SessionConfig cfg) : cfg_(std::move(cfg)) { nick_ = cfg_.identity.nick; }
+
+// ---- small helpers ------------------------------------------------------------
+
+IrcSession::Room* IrcSession::find_room(std::string_view key) {
+  for (auto& r : rooms_)
+    if (r.key == key) return &r;
+  return nullptr;
+}
+
+void IrcSession::erase_room(std::string key) {
+  std::erase_if(rooms_, [&](const Room& r) { return r.key == key; });
+}
+
+std::optional<IrcSession::Occupant> IrcSession::occupant(const Room& room, std::string_view nick) {
+  if (auto e = room.occupants.get(nick)) return Occupant{std::string(e->first), e->second};
+  return std::nullopt;
+}
+
+std::optional<IrcSession::Occupant> IrcSession::remove_occupant(Room& room, std::string_view nick) {
+  if (auto e = room.occupants.remove(nick)) return Occupant{std::move(e->first), e->second};
+  return std::nullopt;
+}
+
+std::uint8_t IrcSession::mode_bit(char letter) const {
+  switch (letter) {
+    case 'q': return kOwner;
+    case 'a': return kAdmin;
+    case 'o': return kOp;
+    case 'h': return kHalfop;
+    case 'v': return kVoice;
+    default: return 0;  // a prefix mode we have no XEP-0045 meaning for (e.g. 'Y')
+  }
+}
+
+std::uint8_t IrcSession::prefix_bit(char c) const {
+  if (auto i = prefix_chars_.find(c); i != std::string::npos && i < prefix_modes_.size())
+    return mode_bit(prefix_modes_[i]);
+  // The usual characters, when the server's PREFIX did not list them.
+  switch (c) {
+    case '~': return kOwner;
+    case '&': return kAdmin;
+    case '@': return kOp;
+    case '%': return kHalfop;
+    case '+': return kVoice;
+    default: return 0xFF;  // not a prefix
+  }
+}
+
+bool IrcSession::is_self(std::string_view nick) const { return nick_eq(nick, nick_); }
+
+std::size_t IrcSession::budget(const std::string& target, bool action) const {
+  // As others will see it relayed: ":nick!~user@host PRIVMSG target :text".
+  std::string user = "~";
+  user += cfg_.identity.username.empty() ? ident_of(nick_) : cfg_.identity.username;
+  auto b = text_budget(nick_, user, "PRIVMSG", target);
+  // "\x01ACTION " ... "\x01" around an action.
+  return action && b > 41 ? b - 9 : b;
+}
+
+std::string IrcSession::peer_of_nick(std::string_view nick) const {
+  return decode_irc_text(nick).append("%").append(cfg_.server);
+}
+
+std::vector<std::string> IrcSession::occupants(const std::string& room_peer) const {
+  std::vector<std::string> v;
+  for (const auto& r : rooms_)
+    if (r.peer == room_peer)
+      r.occupants.each([&](std::string_view nick, std::uint8_t) { v.emplace_back(nick); });
+  return v;
+}
+
+void IrcSession::fail(std::uint64_t ref, Failure f, std::string text, SessionOutput& out) {
+  if (ref == 0) return;
+  SendOutcome o;
+  o.ref = ref;
+  o.ok = false;
+  o.failure = f;
+  o.text = std::move(text);
+  out.events.emplace_back(std::move(o));
+}
+
+void IrcSession::occupant_presence(const Room& room, const Member& to, const Occupant& o, SessionOutput& out,
+                                   std::vector<int> codes, bool available, std::string status, std::string reason,
+                                   std::string actor, std::string new_nick, std::string show) {
+  PresenceUpdate p;
+  p.user = cfg_.user;
+  p.user_resource = to.resource;
+  p.peer = room.peer;
+  p.peer_resource = decode_irc_text(o.nick);
+  p.available = available;
+  p.show = std::move(show);
+  p.status = std::move(status);
+  MucPresence mp;
+  mp.affiliation = affiliation_of(o.modes);
+  mp.role = available ? role_of(o.modes) : "none";  // XEP-0045 §7.14: role none when leaving
+  mp.codes = std::move(codes);
+  mp.nick = decode_irc_text(new_nick);
+  mp.reason = std::move(reason);
+  mp.actor = decode_irc_text(actor);
+  p.muc = std::move(mp);
+  out.events.emplace_back(std::move(p));
+}
+
+void IrcSession::self_unavailable(const Room& room, const Member& m, std::vector<int> codes,
+                                  const std::string& status, SessionOutput& out) {
+  Occupant self{nick_, 0};
+  if (auto o = occupant(room, nick_)) self.modes = o->modes;
+  occupant_presence(room, m, self, out, std::move(codes), false, status, status);
+}
+
+void IrcSession::room_notice(const Room& room, const std::string& text, SessionOutput& out) {
+  for (const auto& m : room.members) {
+    if (!m.welcomed) continue;
+    InboundMessage im;
+    im.user = cfg_.user;
+    im.user_resource = m.resource;
+    im.peer = room.peer;
+    im.body = text;
+    im.kind = MessageKind::Groupchat;
+    out.events.emplace_back(std::move(im));
+  }
+}
+
+void IrcSession::server_message(const std::string& text, SessionOutput& out) {
+  if (text.empty()) return;
+  InboundMessage im;
+  im.user = cfg_.user;
+  im.peer = cfg_.server;
+  im.body = text;
+  im.kind = MessageKind::Chat;
+  out.events.emplace_back(std::move(im));
+}
+
+// XEP-0045 §7.2: every other occupant, then the joiner's own presence (110; 210
+// when the service chose its nick), then the subject.
+void IrcSession::welcome(Room& room, Member& m, SessionOutput& out) {
+  Occupant self{nick_, 0};
+  room.occupants.each([&](std::string_view nick, std::uint8_t modes) {
+    if (is_self(nick)) self.modes = modes;
+    else occupant_presence(room, m, Occupant{std::string(nick), modes}, out);
+  });
+  std::vector<int> codes{110};
+  if (!nick_eq(m.requested_nick, nick_)) codes.push_back(210);
+  occupant_presence(room, m, self, out, std::move(codes));
+  InboundMessage subject;
+  subject.user = cfg_.user;
+  subject.user_resource = m.resource;
+  subject.peer = room.peer;
+  subject.peer_resource = decode_irc_text(room.topic_setter);
+  subject.kind = MessageKind::Groupchat;
+  subject.subject = room.topic;
+  out.events.emplace_back(std::move(subject));
+  m.welcomed = true;
+  m.join_ref = 0;
+}
+
+void IrcSession::reflect(Room& room, const std::string& body, const std::string& id, SessionOutput& out) {
+  for (const auto& m : room.members) {
+    if (!m.welcomed) continue;
+    InboundMessage im;
+    im.user = cfg_.user;
+    im.user_resource = m.resource;
+    im.peer = room.peer;
+    im.peer_resource = decode_irc_text(nick_);
+    im.body = body;
+    im.id = id;
+    im.kind = MessageKind::Groupchat;
+    out.events.emplace_back(std::move(im));
+  }
+}
+
+// ---- connection lifecycle -----------------------------------------------------
+
+void IrcSession::open_connection(const std::string& nick, SessionOutput& out) {
+  Identity id = cfg_.identity;
+  if (!nick.empty()) id.nick = nick;
+  if (id.username.empty()) id.username = ident_of(id.nick);
+  nick_ = id.nick;
+  echo_ = false;
+  state_ = State::Connecting;
+  out.connect = std::move(id);
+}
+
+// Keeps the one timer right after rooms came or went: a grace period while the
+// connection is open for nothing, no timer while a room needs it.
+void IrcSession::after_room_change(SessionOutput& out) {
+  if (!rooms_.empty()) {
+    if (armed_ == SessionTimer::Grace) {
+      armed_ = SessionTimer::None;
+      out.arm = SessionTimer::None;
+      out.cancel_timer = true;
+    }
+    return;
+  }
+  if (!queued_.empty()) return;
+  switch (state_) {
+    case State::Connecting:
+    case State::Ready:
+      if (armed_ != SessionTimer::Grace) {
+        armed_ = SessionTimer::Grace;
+        out.arm = SessionTimer::Grace;
+        out.arm_after = std::chrono::seconds(cfg_.grace_seconds);
+        out.cancel_timer = false;
+      }
+      return;
+    case State::Backoff:
+    case State::Idle:
+      // Nothing to reconnect for, nothing open.
+      state_ = State::Idle;
+      if (armed_ != SessionTimer::None) out.cancel_timer = true;
+      armed_ = SessionTimer::None;
+      out.arm = SessionTimer::None;
+      out.finished = true;
+      return;
+    case State::Quitting: return;
+  }
+}
+
+// A private conversation keeps the connection for another grace period.
+void IrcSession::private_activity(SessionOutput& out) {
+  if (!rooms_.empty() || (state_ != State::Connecting && state_ != State::Ready)) return;
+  armed_ = SessionTimer::Grace;
+  out.arm = SessionTimer::Grace;
+  out.arm_after = std::chrono::seconds(cfg_.grace_seconds);
+  out.cancel_timer = false;
+}
+
+SessionOutput IrcSession::on_registered(const std::string& nick, bool echo_message) {
+  SessionOutput out;
+  if (state_ != State::Connecting) return out;
+  state_ = State::Ready;
+  if (!nick.empty()) nick_ = nick;
+  echo_ = echo_message;
+  backoff_ = milliseconds(1000);  // a successful registration resets the backoff
+  motd_.clear();
+  for (auto& r : rooms_) {
+    if (r.phase != Room::Phase::Pending) continue;
+    out.lines.push_back(line("JOIN", {r.name}));
+    r.phase = Room::Phase::Joining;
+  }
+  auto queued = std::move(queued_);
+  queued_.clear();
+  for (auto& q : queued) dispatch(std::move(q), out);
+  if (rooms_.empty()) after_room_change(out);
+  return out;
+}
+
+SessionOutput IrcSession::on_closed(const std::string& reason, bool nick_rejected) {
+  SessionOutput out;
+  if (state_ == State::Idle || state_ == State::Backoff) return out;  // no connection of ours
+  const State prev = state_;
+  state_ = State::Idle;
+  pending_nick_.reset();
+  recent_private_.clear();
+  recent_private_.shrink_to_fit();
+  motd_.clear();
+  for (auto& e : echoes_)
+    fail(e.ref, Failure::Unavailable, "The IRC connection was lost before the server confirmed this message.", out);
+  echoes_.clear();
+
+  if (prev == State::Quitting) {
+    // We closed it; something came in meanwhile: a new connection for it.
+    if (rooms_.empty() && queued_.empty()) {
+      out.finished = true;
+      if (armed_ != SessionTimer::None) out.cancel_timer = true;
+      armed_ = SessionTimer::None;
+      return out;
+    }
+    std::string nick;
+    for (const auto& r : rooms_)
+      if (!r.members.empty()) {
+        nick = r.members.front().requested_nick;
+        break;
+      }
+    open_connection(nick, out);
+    return out;
+  }
+
+  const Failure f = nick_rejected ? Failure::Conflict : Failure::Unavailable;
+  const std::string text = nick_rejected
+                               ? std::string("The nickname ").append(nick_).append(" is not available on ")
+                                     .append(cfg_.server).append(": ").append(reason)
+                               : std::string("IRC connection lost: ").append(reason);
+  for (auto& q : queued_) fail(q.ref, f, text, out);
+  queued_.clear();
+
+  const milliseconds delay = backoff_;
+  for (auto it = rooms_.begin(); it != rooms_.end();) {
+    Room& r = *it;
+    if (nick_rejected || !r.ever_joined) {
+      // The join cannot complete: each waiting resource is told (XEP-0045 §7.2.9
+      // conflict for the nick; recipient-unavailable for a server we cannot reach).
+      for (auto& m : r.members) {
+        if (m.join_ref) {
+          fail(m.join_ref, f, text, out);
+        } else {
+          PresenceUpdate p;
+          p.user = cfg_.user;
+          p.user_resource = m.resource;
+          p.peer = r.peer;
+          p.peer_resource = r.ever_joined ? nick_ : m.requested_nick;
+          p.available = false;
+          p.status = text;
+          p.error = f;
+          out.events.emplace_back(std::move(p));
+        }
+      }
+      it = rooms_.erase(it);
+      continue;
+    }
+    // SPEC §7: the others leave with the reason; the user stays in the room.
+    for (const auto& m : r.members) {
+      if (!m.welcomed) continue;
+      r.occupants.each([&](std::string_view nick, std::uint8_t modes) {
+        if (!is_self(nick)) occupant_presence(r, m, Occupant{std::string(nick), modes}, out, {}, false, text);
+      });
+    }
+    room_notice(r, std::string(text).append(". Reconnecting in ").append(seconds_text(delay)).append("."), out);
+    r.occupants.clear();
+    r.phase = Room::Phase::Pending;
+    for (auto& m : r.members) m.welcomed = false;
+    ++it;
+  }
+  if (rooms_.empty()) {
+    out.finished = true;
+    if (armed_ != SessionTimer::None) out.cancel_timer = true;
+    armed_ = SessionTimer::None;
+    return out;
+  }
+  state_ = State::Backoff;
+  armed_ = SessionTimer::Reconnect;
+  out.arm = SessionTimer::Reconnect;
+  out.arm_after = delay;
+  out.cancel_timer = false;
+  backoff_ = std::min<milliseconds>(backoff_ * 2, std::chrono::seconds(std::max(1, cfg_.reconnect_max_seconds)));
+  return out;
+}
+
+SessionOutput IrcSession::on_timer(SessionTimer which) {
+  SessionOutput out;
+  if (which == SessionTimer::None || which != armed_) return out;  // stale
+  armed_ = SessionTimer::None;
+  if (which == SessionTimer::Grace) {
+    if (rooms_.empty() && queued_.empty() && (state_ == State::Connecting || state_ == State::Ready)) {
+      state_ = State::Quitting;
+      out.quit = "Left all rooms";
+    }
+    return out;
+  }
+  // Reconnect
+  if (state_ != State::Backoff) return out;
+  if (rooms_.empty()) {
+    state_ = State::Idle;
+    out.finished = true;
+    return out;
+  }
+  open_connection(nick_, out);
+  return out;
+}
+
+SessionOutput IrcSession::disconnect(const std::string& reason, bool shutdown) {
+  SessionOutput out;
+  std::vector<int> codes{110};
+  if (shutdown) codes.push_back(332);  // XEP-0045: removed because the service is shutting down
+  for (const auto& r : rooms_)
+    for (const auto& m : r.members) {
+      if (m.join_ref) fail(m.join_ref, Failure::Unavailable, reason, out);
+      else self_unavailable(r, m, codes, reason, out);
+    }
+  for (auto& q : queued_) fail(q.ref, Failure::Unavailable, reason, out);
+  queued_.clear();
+  echoes_.clear();
+  rooms_.clear();
+  if (state_ == State::Connecting || state_ == State::Ready || state_ == State::Quitting) out.quit = reason;
+  state_ = State::Idle;
+  if (armed_ != SessionTimer::None) out.cancel_timer = true;
+  armed_ = SessionTimer::None;
+  out.finished = true;
+  return out;
+}
+
+}  // namespace sb::transport::irc

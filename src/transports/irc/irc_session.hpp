@@ -1,0 +1,263 @@
+// One XMPP user's presence on one IRC server, as XEP-0045 rooms (SPEC §7): the
+// pure logic between the user's XMPP commands and the IRC lines of their one
+// connection to that server. No sockets, no timers, no clock reads: every input
+// is a call (an XMPP command, an IRC line with the current time, a timer that
+// fired), every output a SessionOutput the owner (IrcTransport) carries out.
+//
+// Addresses (Biboumi-compatible, see irc_address.hpp): a room is
+// "#chan%server" and its occupants are "#chan%server/<nick>"; a person is
+// "nick%server"; the server itself is "server".
+//
+// What it does:
+//  - Joining (XEP-0045 §7.2): presence to "#chan%server/nick" opens the connection
+//    when there is none (the nick of that first join is the IRC nick), sends JOIN,
+//    and after NAMES (353/366) gives the joining resource every occupant's presence,
+//    then its own with status 110 (and 210 when its IRC nick is not the one it asked
+//    for: IRC has one nick per connection), then the subject (332 topic, or empty).
+//    A second resource joining a room the session is already in gets the same from
+//    the session's state, without a second JOIN. Every joined resource receives all
+//    room traffic. The last resource leaving sends PART.
+//  - Roles and affiliations from channel prefixes, as Biboumi maps them:
+//      ~ (q) owner/moderator    & (a) admin/moderator    @ (o) admin/moderator
+//      % (h) member/moderator   + (v) member/participant   none: none/participant
+//    The highest prefix an occupant holds counts (multi-prefix gives them all).
+//  - NICK -> 303 pair, PART/QUIT -> unavailable with the reason, KICK -> 307,
+//    MODE on prefix modes -> the occupant's new role, TOPIC -> subject. Our own
+//    events carry 110.
+//  - groupchat -> PRIVMSG (split to 512-byte lines; "/me" -> CTCP ACTION; a
+//    subject -> TOPIC), reflected to every joined resource: when the server echoes
+//    it (IRCv3 echo-message) or, without echo-message, at once. The reflection
+//    carries OutboundMessage::id so clients recognise their own message.
+//  - Private messages both ways with "nick%server"; a message to "server" is one
+//    raw line (only its first line: the rest is refused, never injected).
+//  - Lost connection -> every other occupant unavailable ("IRC connection lost:
+//    ...") and a notice in each room; the user stays joined; the owner is asked to
+//    reconnect after 1 s, doubling up to reconnect_max_seconds (back to 1 s after a
+//    successful registration); once registered again every room is rejoined and the
+//    join sequence is sent again.
+//  - No room left -> QUIT after grace_seconds (a private message in either direction
+//    restarts that period; joining again cancels it).
+//
+//  - From the server JID ("server" peer), as chat to the bare JID: notices and
+//    numerics no rule above handles, once registered; the MOTD as one message.
+//    Not shown: registration chatter (001-005, LUSERS 25x/26x, SASL 90x) and
+//    notices before registration ("*** Looking up your hostname").
+//  - CTCP: ACTION <-> "/me"; VERSION is answered; other CTCP is ignored.
+//
+// Bounds (all input from the network or a user): kMaxRooms rooms per session,
+// kMaxOccupants per room, kMaxPendingEchoes unechoed messages, kMaxQueued lines
+// waiting for registration, kMaxMotd bytes of MOTD.
+//
+// Code: irc_session.cpp (state, connection lifecycle, presence helpers),
+// irc_session_xmpp.cpp (XMPP -> IRC), irc_session_irc.cpp (IRC -> XMPP);
+// occupants are packed in an OccupantList (irc_occupants.hpp).
+// Threading: none; the owner calls it on one thread.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+#include "transports/api/events.hpp"
+#include "transports/irc/irc_connection.hpp"
+#include "transports/irc/irc_message.hpp"
+#include "transports/irc/irc_occupants.hpp"
+
+namespace sb::transport::irc {
+
+// One line for the connection: an IrcMessage (serialised by the connection), or a
+// user's raw line (send_raw).
+struct OutLine {
+  IrcMessage msg;
+  std::string raw;  // with is_raw: the line as the user typed it (one line, no CR/LF)
+  bool is_raw = false;
+};
+
+enum class SessionTimer : std::uint8_t { None, Grace, Reconnect };
+
+// What the owner must do after a call, in this order: open a connection (connect
+// set), send `lines` on it, deliver `events`, close it (quit set), then arm or
+// cancel the session's one timer. `finished`: nothing is left; drop the session
+// (after closing its connection when quit is set).
+struct SessionOutput {
+  std::vector<Event> events;
+  std::vector<OutLine> lines;
+  std::optional<Identity> connect;
+  std::optional<std::string> quit;
+  SessionTimer arm = SessionTimer::None;  // start (or restart) this timer ...
+  std::chrono::milliseconds arm_after{0};  // ... to fire after this long
+  bool cancel_timer = false;
+  bool finished = false;
+};
+
+struct SessionConfig {
+  std::string user;    // bare JID
+  std::string server;  // the server part of addresses, lower case ("irc.libera.chat")
+  Identity identity;   // nick when no join names one, username, realname, SASL
+  int grace_seconds = 30;
+  int reconnect_max_seconds = 60;
+};
+
+class IrcSession {
+ public:
+  static constexpr std::size_t kMaxRooms = 100;
+  static constexpr std::size_t kMaxOccupants = 10000;
+  static constexpr std::size_t kMaxPendingEchoes = 256;
+  static constexpr std::size_t kMaxQueued = 100;
+  static constexpr std::size_t kMaxMotd = 16 * 1024;
+  // Server-time older than this is history (XEP-0203 delay); newer is "now".
+  static constexpr std::int64_t kBacklogMs = 10'000;
+
+  explicit IrcSession(SessionConfig cfg);
+
+  // ---- XMPP side ----
+  SessionOutput on_presence(const OutboundPresence& p);
+  SessionOutput on_message(const OutboundMessage& m);
+  // The user is removed, disconnected by an admin, or the gateway stops: every
+  // joined resource gets its own unavailable presence (110, and 332 for a
+  // shutdown), the connection quits with `reason`, the session is finished.
+  SessionOutput disconnect(const std::string& reason, bool shutdown);
+  // New defaults for the next connection (registration or settings changed).
+  void set_identity(Identity id) { cfg_.identity = std::move(id); }
+
+  // ---- IRC side (from the connection this session asked for) ----
+  SessionOutput on_registered(const std::string& nick, bool echo_message);
+  SessionOutput on_irc(const IrcMessage& m, std::int64_t now_unix_ms);
+  SessionOutput on_closed(const std::string& reason, bool nick_rejected);
+  SessionOutput on_timer(SessionTimer which);
+
+  // ---- for stats and tests ----
+  const std::string& user() const { return cfg_.user; }
+  const std::string& server() const { return cfg_.server; }
+  const std::string& nick() const { return nick_; }
+  std::size_t room_count() const { return rooms_.size(); }
+  bool connection_open() const { return state_ != State::Idle && state_ != State::Backoff; }
+  bool ready() const { return state_ == State::Ready; }
+  // Nothing left: no connection, no room, nothing waiting (the owner may drop it).
+  bool idle() const { return state_ == State::Idle && rooms_.empty() && queued_.empty(); }
+  std::chrono::milliseconds next_backoff() const { return backoff_; }
+  // Occupant nicks of a joined room (peer), in the session's order; empty if none.
+  std::vector<std::string> occupants(const std::string& room_peer) const;
+
+ private:
+  enum class State : std::uint8_t { Idle, Connecting, Ready, Backoff, Quitting };
+
+  // One occupant as a value (the room stores them packed: OccupantList).
+  struct Occupant {
+    std::string nick;
+    std::uint8_t modes = 0;  // kOwner | kAdmin | kOp | kHalfop | kVoice
+  };
+  // One of the user's resources in a room.
+  struct Member {
+    std::string resource;
+    std::string requested_nick;  // the resource of the join presence
+    std::uint64_t join_ref = 0;  // the join presence's ref until it is answered
+    bool welcomed = false;       // got the join sequence (for the current JOIN)
+  };
+  struct Room {
+    std::string key;   // irc_lower(name)
+    std::string name;  // "#Chan" as the user wrote it
+    std::string peer;  // "#Chan%server" as the user addressed it
+    std::string topic;
+    std::string topic_setter;
+    enum class Phase : std::uint8_t { Pending, Joining, Joined } phase = Phase::Pending;
+    bool ever_joined = false;  // joined once: kept across a lost connection
+    OccupantList occupants;
+    std::vector<Member> members;
+  };
+  // A message sent while echo-message is on, waiting for its echo.
+  struct PendingEcho {
+    std::string target_key;  // irc_lower(target)
+    std::uint64_t ref = 0;
+    std::size_t lines = 0;  // echoes still expected
+    std::string id;         // OutboundMessage::id
+    std::string body;       // the reflection's body (the whole XMPP message)
+    bool to_room = false;
+    bool want_outcome = false;
+  };
+  // Lines waiting for registration, one XMPP message per entry.
+  struct Queued {
+    std::vector<OutLine> lines;
+    std::string target_key;
+    std::uint64_t ref = 0;
+    bool want_outcome = false;
+    bool is_raw = false;
+    bool to_room = false;
+    std::string id, body;  // a room message's reflection
+  };
+  struct PendingNick {
+    std::string nick, resource, room_peer;
+  };
+
+  // XMPP -> IRC
+  void join(const OutboundPresence& p, SessionOutput& out);
+  void leave(const OutboundPresence& p, SessionOutput& out);
+  void change_nick(Room& room, const Member& m, const std::string& nick, SessionOutput& out);
+  void send_to_room(const OutboundMessage& m, Room& room, SessionOutput& out);
+  void send_private(const OutboundMessage& m, const std::string& nick, SessionOutput& out);
+  void send_raw(const OutboundMessage& m, SessionOutput& out);
+  void dispatch(Queued q, SessionOutput& out);
+  void open_connection(const std::string& nick, SessionOutput& out);
+  void after_room_change(SessionOutput& out);
+  void private_activity(SessionOutput& out);
+
+  // IRC -> XMPP
+  void on_join(const IrcMessage& m, SessionOutput& out);
+  void on_part(const IrcMessage& m, SessionOutput& out);
+  void on_kick(const IrcMessage& m, SessionOutput& out);
+  void on_quit(const IrcMessage& m, SessionOutput& out);
+  void on_nick(const IrcMessage& m, SessionOutput& out);
+  void on_mode(const IrcMessage& m, SessionOutput& out);
+  void on_topic(const IrcMessage& m, SessionOutput& out);
+  void on_away(const IrcMessage& m, SessionOutput& out);
+  void on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput& out);
+  void on_numeric(const IrcMessage& m, SessionOutput& out);
+  void on_isupport(const IrcMessage& m);
+  void nick_refused(const IrcMessage& m, SessionOutput& out);
+  void join_failed(Room& room, Failure f, const std::string& text, SessionOutput& out);
+  void echo_failed(const std::string& target_key, Failure f, const std::string& text, SessionOutput& out);
+  void reflect(Room& room, const std::string& body, const std::string& id, SessionOutput& out);
+
+  // Presence helpers
+  void welcome(Room& room, Member& m, SessionOutput& out);
+  void occupant_presence(const Room& room, const Member& to, const Occupant& o, SessionOutput& out,
+                         std::vector<int> codes = {}, bool available = true, std::string status = {},
+                         std::string reason = {}, std::string actor = {}, std::string new_nick = {},
+                         std::string show = {});
+  void self_unavailable(const Room& room, const Member& m, std::vector<int> codes, const std::string& status,
+                        SessionOutput& out);
+  void room_notice(const Room& room, const std::string& text, SessionOutput& out);
+  void server_message(const std::string& text, SessionOutput& out);
+  void fail(std::uint64_t ref, Failure f, std::string text, SessionOutput& out);
+
+  Room* find_room(std::string_view key);
+  static std::optional<Occupant> occupant(const Room& room, std::string_view nick);
+  static std::optional<Occupant> remove_occupant(Room& room, std::string_view nick);
+  std::uint8_t mode_bit(char mode_letter) const;
+  std::uint8_t prefix_bit(char prefix_char) const;
+  bool is_self(std::string_view nick) const;
+  std::size_t budget(const std::string& target, bool action) const;
+  std::string peer_of_nick(std::string_view nick) const;
+  void erase_room(std::string key);  // a copy: the room's own key dies with it
+
+  SessionConfig cfg_;
+  State state_ = State::Idle;
+  SessionTimer armed_ = SessionTimer::None;
+  std::chrono::milliseconds backoff_{1000};
+  std::string nick_;  // our IRC nick (the wanted one until 001)
+  bool echo_ = false;
+  std::vector<Room> rooms_;
+  std::vector<PendingEcho> echoes_;  // (vectors: an empty std::deque costs ~600 bytes)
+  std::vector<Queued> queued_;
+  std::vector<std::pair<std::string, std::uint64_t>> recent_private_;  // target key, ref (no echo-message)
+  std::optional<PendingNick> pending_nick_;
+  std::string motd_;
+  // ISUPPORT (005): PREFIX=(modes)prefixes and CHANMODES=A,B,C,D.
+  std::string prefix_modes_ = "ov", prefix_chars_ = "@+";
+  std::string chanmodes_always_ = "beIk", chanmodes_set_ = "l";
+};
+
+// "2026-11-21T10:00:00.000Z" (IRCv3 server-time) -> Unix milliseconds.
+std::optional<std::int64_t> parse_server_time(std::string_view s);
+
+}  // namespace sb::transport::irc
