@@ -2,6 +2,7 @@
 
 #include "transports/irc/irc_transport.hpp"
 #include "transports/mqtt/mqtt_transport.hpp"
+#include "transports/sms/sms_transport.hpp"
 #ifdef SB_TEST_TRANSPORT
 #include "tests/fixtures/loopback/loopback_transport.hpp"
 #endif
@@ -13,6 +14,7 @@ const std::vector<transport::FactoryEntry>& transport_factories() {
     std::vector<transport::FactoryEntry> v;
     v.push_back(transport::mqtt::factory());
     v.push_back(transport::irc::factory());
+    v.push_back(transport::sms::factory());
 #ifdef SB_TEST_TRANSPORT
     v.push_back(transport::loopback::factory());  // test fixture only
 #endif
