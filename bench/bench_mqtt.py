@@ -13,7 +13,9 @@ Paths (same message count, same 100-byte payload/body):
 Throughput: N messages pipelined with at most WINDOW not yet delivered end to end.
 Latency: one message in flight at a time (send -> arrival at the far end); p50/p99.
 CPU ms per 1000 messages of switchboard, Prosody, mosquitto and this client
-(/proc/<pid>/stat utime+stime over the throughput runs), switchboard's max RSS.
+(/proc/<pid>/stat utime+stime over the throughput runs), switchboard's split by
+thread (/proc/<pid>/task/*/stat, by thread name: the io thread, the MQTT worker
+that makes Paho calls, Paho's receive and send threads), switchboard's max RSS.
 
 Both MQTT clients are raw-socket MQTT 3.1.1 (CONNECT/SUBSCRIBE/PUBLISH/PUBACK only,
 keepalive 0): paho-mqtt 1.6 in Python tops out at a few thousand QoS 1 messages/s
@@ -42,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # bench_e2e puts tests/e2e on sys.path; its main() only runs as a script.
-from bench_e2e import (MARK, BenchProsody, RawClient, Stuck, cpu_seconds, machine,  # noqa: E402
+from bench_e2e import (CLK_TCK, MARK, BenchProsody, RawClient, Stuck, cpu_seconds, machine,  # noqa: E402
                        pct, vm_hwm_kib)
 from harness import util  # noqa: E402
 from harness.mosquitto import Mosquitto  # noqa: E402
@@ -52,6 +54,25 @@ from harness.switchboard import Switchboard, binary, snapshot_binary  # noqa: E4
 CLIENT_ID = "switchboard-bench"   # fixed: a persistent session, as in production
 CMD_DEVICE = "dev1"
 STALL_LIMIT = 10.0  # seconds without a delivery before a path is declared stuck
+
+
+def thread_cpu(pid):
+    """utime+stime in seconds per thread name of `pid` (threads of one name summed)."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue  # the thread ended
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
 
 
 # -- a minimal raw MQTT 3.1.1 client -----------------------------------------------
@@ -315,7 +336,7 @@ def version_of(argv, pattern=None):
 class Path:
     def __init__(self, name, short, pids):
         self.name, self.short, self.pids = name, short, pids
-        self.rates, self.lat, self.cpu = [], [], {}
+        self.rates, self.lat, self.cpu, self.threads = [], [], {}, {}
         self.error, self.window = None, None
 
 
@@ -336,13 +357,16 @@ def _measure(path, make, args, sender, receiver, others, window):
     run_load(sender, receiver, others, make(min(2000, args.messages), "w"), window)
     cpu0 = {k: cpu_seconds(p) for k, p in path.pids.items()}
     cpu0["client"] = sum(os.times()[:2])
+    th0 = thread_cpu(path.pids["switchboard"]) if "switchboard" in path.pids else {}
     for rep in range(args.repeat):
         secs = run_load(sender, receiver, others, make(args.messages, f"r{rep}"), window)
         path.rates.append(args.messages / secs)
     cpu1 = {k: cpu_seconds(p) for k, p in path.pids.items()}
     cpu1["client"] = sum(os.times()[:2])
+    th1 = thread_cpu(path.pids["switchboard"]) if "switchboard" in path.pids else {}
     total = args.messages * args.repeat
     path.cpu = {k: (cpu1[k] - cpu0[k]) * 1e6 / total for k in cpu0}  # ms per 1000 messages
+    path.threads = {k: (th1[k] - th0.get(k, 0.0)) * 1e6 / total for k in th1}
     # Round trips: one in flight, stopped after the budget.
     pk = make(args.roundtrips, "l")
     deadline = time.perf_counter() + args.latency_budget
@@ -508,6 +532,11 @@ def report(args, paths, pid, sb):
     if all(k in paths and paths[k].rates for k in ("in", "out")):
         print(f"\nswitchboard CPU per 1000 bridged messages: MQTT → XMPP {paths['in'].cpu['switchboard']:.1f} ms, "
               f"XMPP → MQTT {paths['out'].cpu['switchboard']:.1f} ms")
+    for key in ("in", "out"):
+        if key in paths and paths[key].threads:
+            split = sorted(paths[key].threads.items(), key=lambda kv: -kv[1])
+            print(f"switchboard threads, {paths[key].short} (ms per 1000): "
+                  + ", ".join(f"{name} {ms:.1f}" for name, ms in split if ms >= 0.05))
     print("\nthroughput runs (msg/s): " + "; ".join(
         f"{p.short}: " + ", ".join(f"{r:,.0f}" for r in p.rates) for p in paths.values()))
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

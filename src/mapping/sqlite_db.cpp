@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
@@ -60,7 +61,8 @@ Db::~Db() { close(); }
 
 bool Db::open(const std::string& path, std::string& error) {
   close();
-  // NOMUTEX: one connection, used by the io thread only.
+  // NOMUTEX (SQLite's multi-thread mode): a connection may move between threads
+  // but is never used by two at once; the registry's mutex ensures that.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -186,6 +188,125 @@ LockFile::Result LockFile::acquire(const std::string& path, std::string& error) 
 void LockFile::release() {
   if (fd_ >= 0) ::close(fd_);  // closing the descriptor drops the flock
   fd_ = -1;
+}
+
+// ---- RecordLog ----
+
+namespace {
+constexpr std::size_t kHeader = 8;  // length + checksum
+
+std::uint32_t fnv1a(std::string_view s) {
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+std::uint32_t load32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+void frame_into(std::string& out, std::string_view body) {
+  const auto len = static_cast<std::uint32_t>(body.size());
+  const auto sum = fnv1a(body);
+  out.clear();
+  out.reserve(kHeader + body.size());
+  out.append(reinterpret_cast<const char*>(&len), sizeof len);
+  out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  out.append(body);
+}
+}  // namespace
+
+std::string frame_record(std::string_view body) {
+  std::string out;
+  frame_into(out, body);
+  return out;
+}
+
+std::size_t split_records(std::string_view bytes, std::vector<std::string_view>& bodies) {
+  std::size_t pos = 0;
+  while (bytes.size() - pos >= kHeader) {
+    const std::uint32_t len = load32(bytes.data() + pos);
+    if (len > bytes.size() - pos - kHeader) break;  // cut short
+    std::string_view body = bytes.substr(pos + kHeader, len);
+    if (fnv1a(body) != load32(bytes.data() + pos + 4)) break;  // torn or garbage
+    bodies.push_back(body);
+    pos += kHeader + len;
+  }
+  return pos;
+}
+
+RecordLog::~RecordLog() { close(); }
+
+void RecordLog::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  size_ = 0;
+}
+
+bool RecordLog::open(const std::string& path, std::string& contents, std::vector<std::string_view>& bodies,
+                     std::size_t& ignored, std::string& error) {
+  close();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = "cannot open " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    error = "cannot stat " + path + ": " + std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  contents.assign(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < contents.size()) {
+    ssize_t n = ::pread(fd, contents.data() + got, contents.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  contents.resize(got);
+  bodies.clear();
+  const std::size_t valid = split_records(contents, bodies);
+  ignored = contents.size() - valid;
+  // Appends go after a torn tail only once it is cut off (else they would be
+  // unreadable behind it).
+  if (ignored > 0 && ::ftruncate(fd, static_cast<off_t>(valid)) != 0) {
+    error = "cannot truncate " + path + ": " + std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  fd_ = fd;
+  size_ = valid;
+  return true;
+}
+
+bool RecordLog::append(std::string_view body) {
+  if (fd_ < 0) return false;
+  frame_into(buf_, body);
+  std::size_t done = 0;
+  while (done < buf_.size()) {
+    ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // Disk full or I/O error: cut the partial record off again. If even that
+      // fails, later records would sit unreadable behind it: stop appending.
+      if (done > 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) close();
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  size_ += buf_.size();
+  return true;
+}
+
+bool RecordLog::clear() {
+  if (fd_ < 0) return false;
+  if (::ftruncate(fd_, 0) != 0) return false;
+  size_ = 0;
+  return true;
 }
 
 }  // namespace sb::mapping::sqlite

@@ -1,16 +1,19 @@
 // Thin RAII wrappers over the SQLite C API for the mapping registry (SPEC §5):
 // a connection (Db) with a per-SQL cache of prepared statements, a statement
 // (Stmt), a scoped use of a cached statement that always resets it (Query), a
-// transaction guard, and the single-instance lock file.
+// transaction guard, the single-instance lock file, and the append-only record
+// file behind the registry's queue journal (RecordLog).
 //
 // No exceptions: every failure is a return value, with the SQLite message
-// available from Db::error(). Used on the io thread only (not thread-safe).
+// available from Db::error(). Not thread-safe: one thread at a time (the registry
+// serialises every use of its connection with a mutex).
 #pragma once
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -148,6 +151,44 @@ class LockFile {
 
  private:
   int fd_ = -1;
+};
+
+// Records framed for an append-only file: length (4 bytes), FNV-1a checksum of
+// the body (4 bytes, host order: the file never leaves the machine), body.
+std::string frame_record(std::string_view body);
+// The bodies of the whole, intact records at the start of `bytes`, in order;
+// returns how many bytes they span. Parsing stops at the first record that is
+// cut short or fails its checksum (a write torn by a crash of the machine).
+std::size_t split_records(std::string_view bytes, std::vector<std::string_view>& bodies);
+
+// An append-only file of framed records. append() is one write(): when it
+// returns the record is in the OS page cache, so it survives kill -9 of the
+// process (like a WAL commit with synchronous=NORMAL), not power loss. Not
+// thread-safe (the registry's mutex serialises it). No exceptions.
+class RecordLog {
+ public:
+  RecordLog() = default;
+  ~RecordLog();
+  RecordLog(const RecordLog&) = delete;
+  RecordLog& operator=(const RecordLog&) = delete;
+
+  // Opens or creates the file and reads what it holds: the intact records'
+  // bodies into `contents` (see split_records), `ignored` = bytes after them.
+  bool open(const std::string& path, std::string& contents, std::vector<std::string_view>& bodies,
+            std::size_t& ignored, std::string& error);
+  bool is_open() const { return fd_ >= 0; }
+  // False when the record could not be written whole; a partial write is cut
+  // off again, so the file never keeps half a record.
+  bool append(std::string_view body);
+  // Empties the file (everything in it is no longer needed).
+  bool clear();
+  std::uint64_t size() const { return size_; }
+  void close();
+
+ private:
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  std::string buf_;  // reused framing buffer
 };
 
 }  // namespace sb::mapping::sqlite

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <sqlite3.h>
 #include "common/log.hpp"
 #include "mapping/sqlite_schema.hpp"
@@ -95,10 +97,22 @@ std::unique_ptr<SqliteRegistry> SqliteRegistry::open(const std::string& path, st
     error = path + ": " + why;
     return nullptr;
   }
+  // The journal first: its items go into the table, then ids continue above them.
+  if (!in_memory && !r->replay_journal(path + ".queue-journal", why)) {
+    error = path + ": " + why;
+    return nullptr;
+  }
+  if (!r->init_ids(why)) {
+    error = path + ": " + why;
+    return nullptr;
+  }
   return r;
 }
 
-SqliteRegistry::~SqliteRegistry() = default;
+SqliteRegistry::~SqliteRegistry() {
+  std::lock_guard lock(mu_);
+  spill();  // leaves an empty journal after a clean shutdown
+}
 
 void SqliteRegistry::log_failure(std::string_view what) {
   std::string detail = db_.error();
@@ -140,6 +154,7 @@ void remember(Map& m, std::string key, V&& v, std::size_t max) {
 }  // namespace
 
 std::optional<Registration> SqliteRegistry::registration(std::string_view domain, std::string_view user) {
+  std::lock_guard lock(mu_);
   auto key = cache_key(domain, user);
   if (auto it = reg_cache_.find(key); it != reg_cache_.end()) return it->second;
   Registration reg;
@@ -168,6 +183,7 @@ std::optional<Registration> SqliteRegistry::registration(std::string_view domain
 }
 
 std::vector<Registration> SqliteRegistry::registrations(std::string_view domain) {
+  std::lock_guard lock(mu_);
   std::vector<Registration> out;
   // One pass over a join, ordered so each user's fields are contiguous and in order.
   Query q = db_.query(
@@ -192,6 +208,7 @@ std::vector<Registration> SqliteRegistry::registrations(std::string_view domain)
 }
 
 void SqliteRegistry::put_registration(std::string_view domain, const Registration& r) {
+  std::lock_guard lock(mu_);
   reg_cache_.erase(cache_key(domain, r.user));
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return log_failure("put_registration");
@@ -220,6 +237,7 @@ void SqliteRegistry::put_registration(std::string_view domain, const Registratio
 }
 
 bool SqliteRegistry::remove_registration(std::string_view domain, std::string_view user) {
+  std::lock_guard lock(mu_);
   reg_cache_.erase(cache_key(domain, user));
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return log_failure("remove_registration"), false;
@@ -244,6 +262,7 @@ bool SqliteRegistry::remove_registration(std::string_view domain, std::string_vi
 
 void SqliteRegistry::set_subscribed(std::string_view domain, std::string_view user, std::string_view peer,
                                     bool on) {
+  std::lock_guard lock(mu_);
   Query q = db_.query(on ? "INSERT OR IGNORE INTO subscriptions(domain, user, peer) VALUES(?1, ?2, ?3)"
                          : "DELETE FROM subscriptions WHERE domain = ?1 AND user = ?2 AND peer = ?3");
   if (q) q.bind(domain, user, peer);
@@ -251,6 +270,7 @@ void SqliteRegistry::set_subscribed(std::string_view domain, std::string_view us
 }
 
 bool SqliteRegistry::is_subscribed(std::string_view domain, std::string_view user, std::string_view peer) {
+  std::lock_guard lock(mu_);
   Query q = db_.query("SELECT 1 FROM subscriptions WHERE domain = ?1 AND user = ?2 AND peer = ?3");
   if (!q) return log_failure("is_subscribed"), false;
   q.bind(domain, user, peer);
@@ -280,11 +300,13 @@ std::vector<std::string> column_list(sqlite::Db& db, std::string_view sql, std::
 }  // namespace
 
 std::vector<std::string> SqliteRegistry::subscribers(std::string_view domain, std::string_view peer) {
+  std::lock_guard lock(mu_);
   return column_list(db_, "SELECT user FROM subscriptions WHERE domain = ?1 AND peer = ?2 ORDER BY user",
                      domain, peer, "subscribers");
 }
 
 std::vector<std::string> SqliteRegistry::subscriptions(std::string_view domain, std::string_view user) {
+  std::lock_guard lock(mu_);
   return column_list(db_, "SELECT peer FROM subscriptions WHERE domain = ?1 AND user = ?2 ORDER BY peer",
                      domain, user, "subscriptions");
 }
@@ -292,6 +314,7 @@ std::vector<std::string> SqliteRegistry::subscriptions(std::string_view domain, 
 // ---- Settings ----
 
 FieldValues SqliteRegistry::settings(std::string_view domain, std::string_view user) {
+  std::lock_guard lock(mu_);
   FieldValues out;
   Query q = db_.query("SELECT key, value FROM settings WHERE domain = ?1 AND user = ?2 ORDER BY key");
   if (!q) return log_failure("settings"), out;
@@ -307,6 +330,7 @@ FieldValues SqliteRegistry::settings(std::string_view domain, std::string_view u
 
 void SqliteRegistry::put_setting(std::string_view domain, std::string_view user, std::string_view key,
                                  std::string_view value) {
+  std::lock_guard lock(mu_);
   Query q = db_.query(
       "INSERT INTO settings(domain, user, key, value) VALUES(?1, ?2, ?3, ?4) "
       "ON CONFLICT(domain, user, key) DO UPDATE SET value = excluded.value");
@@ -317,6 +341,7 @@ void SqliteRegistry::put_setting(std::string_view domain, std::string_view user,
 // ---- Mappings ----
 
 void SqliteRegistry::put_mapping(std::string_view domain, std::string_view legacy_id, std::string_view localpart) {
+  std::lock_guard lock(mu_);
   // OR REPLACE removes any row conflicting on either the legacy id or the
   // localpart: both directions stay unique per domain.
   // REPLACE may remove other rows too: forget every cached mapping (rare writes).
@@ -364,20 +389,26 @@ std::optional<std::string> SqliteRegistry::cached_text(std::unordered_map<std::s
 }
 
 std::optional<std::string> SqliteRegistry::localpart_for(std::string_view domain, std::string_view legacy_id) {
+  std::lock_guard lock(mu_);
   return cached_text(localpart_cache_, "SELECT localpart FROM mappings WHERE domain = ?1 AND legacy_id = ?2", domain,
                      legacy_id, "localpart_for");
 }
 
 std::optional<std::string> SqliteRegistry::legacy_for(std::string_view domain, std::string_view localpart) {
+  std::lock_guard lock(mu_);
   return cached_text(legacy_cache_, "SELECT legacy_id FROM mappings WHERE domain = ?1 AND localpart = ?2", domain,
                      localpart, "legacy_for");
 }
 
-int SqliteRegistry::schema_version() { return sqlite::schema_version(db_); }
+int SqliteRegistry::schema_version() {
+  std::lock_guard lock(mu_);
+  return sqlite::schema_version(db_);
+}
 
 // ---- State ----
 
 void SqliteRegistry::put_state(std::string_view domain, std::string_view key, std::string_view value) {
+  std::lock_guard lock(mu_);
   Query q = db_.query(
       "INSERT INTO state(domain, key, value) VALUES(?1, ?2, ?3) "
       "ON CONFLICT(domain, key) DO UPDATE SET value = excluded.value");
@@ -386,17 +417,20 @@ void SqliteRegistry::put_state(std::string_view domain, std::string_view key, st
 }
 
 std::optional<std::string> SqliteRegistry::get_state(std::string_view domain, std::string_view key) {
+  std::lock_guard lock(mu_);
   bool ok;
   return one_text(db_, "SELECT value FROM state WHERE domain = ?1 AND key = ?2", domain, key, "get_state", ok);
 }
 
 void SqliteRegistry::delete_state(std::string_view domain, std::string_view key) {
+  std::lock_guard lock(mu_);
   Query q = db_.query("DELETE FROM state WHERE domain = ?1 AND key = ?2");
   if (q) q.bind(domain, key);
   run(q, "delete_state");
 }
 
 void SqliteRegistry::put_states(std::string_view domain, const std::vector<std::pair<std::string, std::string>>& kv) {
+  std::lock_guard lock(mu_);
   if (kv.empty()) return;
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return log_failure("put_states");
@@ -412,6 +446,7 @@ void SqliteRegistry::put_states(std::string_view domain, const std::vector<std::
 
 std::vector<std::pair<std::string, std::string>> SqliteRegistry::states(std::string_view domain,
                                                                        std::string_view prefix) {
+  std::lock_guard lock(mu_);
   std::vector<std::pair<std::string, std::string>> out;
   // A range on the primary key instead of LIKE: prefixes may hold % or _.
   std::string upper(prefix);
@@ -426,71 +461,6 @@ std::vector<std::pair<std::string, std::string>> SqliteRegistry::states(std::str
     return {};
   }
   return out;
-}
-
-// ---- Queues ----
-
-std::int64_t SqliteRegistry::enqueue(std::string_view domain, std::string_view queue, std::string_view payload) {
-  Query q = db_.query(
-      "INSERT INTO queue(domain, queue, payload, enqueued_ms, attempts) VALUES(?1, ?2, ?3, ?4, 0)");
-  if (q) q.bind(domain, queue, Blob{payload}, now_ms());
-  if (!run(q, "enqueue")) return 0;
-  return db_.last_insert_rowid();
-}
-
-std::vector<transport::QueuedItem> SqliteRegistry::peek(std::string_view domain, std::string_view queue,
-                                                        std::size_t limit) {
-  std::vector<transport::QueuedItem> out;
-  if (limit == 0) return out;
-  Query q = db_.query(
-      "SELECT id, payload, enqueued_ms, attempts FROM queue WHERE domain = ?1 AND queue = ?2 "
-      "ORDER BY id LIMIT ?3");
-  if (!q) return log_failure("peek"), out;
-  // LIMIT takes a signed 64-bit value; clamp so SIZE_MAX means "all".
-  auto lim = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
-  q.bind(domain, queue, lim);
-  int rc;
-  while ((rc = q->step()) == SQLITE_ROW) {
-    out.push_back(transport::QueuedItem{q->int64(0), q->text(1), q->int64(2), static_cast<int>(q->int64(3))});
-  }
-  if (rc != SQLITE_DONE) {
-    log_failure("peek");
-    return {};
-  }
-  return out;
-}
-
-void SqliteRegistry::ack(std::string_view domain, std::string_view queue, std::int64_t id) {
-  // domain and queue in the key: an id from one queue never removes another's item.
-  Query q = db_.query("DELETE FROM queue WHERE domain = ?1 AND queue = ?2 AND id = ?3");
-  if (q) q.bind(domain, queue, id);
-  run(q, "ack");
-}
-
-void SqliteRegistry::ack_many(std::string_view domain, std::string_view queue, const std::vector<std::int64_t>& ids) {
-  if (ids.empty()) return;
-  sqlite::Transaction tx(db_);
-  if (!tx.ok()) return log_failure("ack_many");
-  for (auto id : ids) {
-    Query q = db_.query("DELETE FROM queue WHERE domain = ?1 AND queue = ?2 AND id = ?3");
-    if (q) q.bind(domain, queue, id);
-    if (!run(q, "ack_many")) return;
-  }
-  if (!tx.commit()) log_failure("ack_many (commit)");
-}
-
-void SqliteRegistry::bump_attempts(std::string_view domain, std::string_view queue, std::int64_t id) {
-  Query q = db_.query("UPDATE queue SET attempts = attempts + 1 WHERE domain = ?1 AND queue = ?2 AND id = ?3");
-  if (q) q.bind(domain, queue, id);
-  run(q, "bump_attempts");
-}
-
-std::size_t SqliteRegistry::queue_size(std::string_view domain, std::string_view queue) {
-  Query q = db_.query("SELECT COUNT(*) FROM queue WHERE domain = ?1 AND queue = ?2");
-  if (!q) return log_failure("queue_size"), 0;
-  q.bind(domain, queue);
-  if (q->step() != SQLITE_ROW) return log_failure("queue_size"), 0;
-  return static_cast<std::size_t>(q->int64(0));
 }
 
 }  // namespace sb::mapping

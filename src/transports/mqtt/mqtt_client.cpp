@@ -1,11 +1,11 @@
 // The Paho edge: see mqtt_client.hpp for the threading contract and DELIVERY.md
-// for why a Paho thread waits for the io thread's `ack` before returning.
+// for why a Paho thread stores an inbound QoS 1 publish before returning.
 #include "transports/mqtt/mqtt_client.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <mutex>
+#include <pthread.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <mqtt/async_client.h>
@@ -17,38 +17,79 @@ namespace asio = boost::asio;
 
 namespace {
 
-// One inbound QoS>0 message waiting on a Paho thread for the io thread's ack.
-struct Gate {
-  std::mutex m;
-  std::condition_variable cv;
-  bool open = false;
-  void release() {
-    { std::lock_guard lk(m); open = true; }
-    cv.notify_all();
-  }
-  bool wait_for(std::chrono::milliseconds d) {
-    std::unique_lock lk(m);
-    return cv.wait_for(lk, d, [this] { return open; });
-  }
-};
-
 std::shared_ptr<spdlog::logger> logger() { return sb::log::get("mqtt"); }
 
 }  // namespace
 
 struct MqttClient::Shared {
   asio::any_io_executor ex;
-  Handlers handlers;             // io thread only
+  Handlers handlers;             // set before start, then read-only (persist: Paho threads)
   MqttClient* owner = nullptr;   // io thread only; null once the client is gone
   std::atomic<bool> connected{false};
-  std::chrono::milliseconds ack_timeout{10000};
   std::string client_id;
-  std::mutex m;                  // guards closed and gates (Paho threads + io thread)
+  // Held by a Paho thread around persist, and by the destructor to set `closed`:
+  // once the MqttClient is gone, persist (which may reach the transport) is not
+  // called again.
+  std::mutex m;
   bool closed = false;
-  std::vector<std::shared_ptr<Gate>> gates;
+
+  // Hand-offs between threads, batched (issue 3: a wake-up of the io thread or the
+  // worker per message cost more than the message itself): the producer appends
+  // under `q`, and posts one drain only when none is pending; the drain takes
+  // everything queued by then. Order is kept within each queue.
+  struct Inbound {
+    std::string topic, payload;
+    int qos;
+    bool retained;
+    std::int64_t stored;
+  };
+  struct Completion {
+    std::function<void(bool, std::string)> fn;
+    bool ok;
+    std::string why;
+  };
+  struct Outbound {
+    ::mqtt::message_ptr msg;
+    ::mqtt::iaction_listener* listener;  // a OneShot, deleted after its call
+  };
+  std::mutex q;
+  std::vector<Inbound> inbound;           // Paho threads -> io thread
+  std::vector<Completion> completions;    // Paho threads -> io thread
+  bool io_drain_posted = false;
+  std::vector<Outbound> outbound;         // io thread -> worker (Paho publish calls)
+  bool worker_drain_posted = false;
+  ::mqtt::async_client* cli = nullptr;    // for the worker's drain; set before any publish
 };
 
 namespace {
+
+void drain_to_io(const std::shared_ptr<MqttClient::Shared>& s) {
+  std::vector<MqttClient::Shared::Inbound> in;
+  std::vector<MqttClient::Shared::Completion> done;
+  {
+    std::lock_guard lk(s->q);
+    in.swap(s->inbound);
+    done.swap(s->completions);
+    s->io_drain_posted = false;
+  }
+  for (auto& c : done)
+    if (s->owner && c.fn) c.fn(c.ok, std::move(c.why));
+  for (auto& m : in)
+    if (s->owner && s->handlers.on_message)
+      s->handlers.on_message(std::move(m.topic), std::move(m.payload), m.qos, m.retained, m.stored);
+}
+
+// Any thread: `add` appends to a queue under s->q; one drain per batch.
+template <class Add>
+void hand_to_io(const std::shared_ptr<MqttClient::Shared>& s, Add&& add) {
+  bool post;
+  {
+    std::lock_guard lk(s->q);
+    add(*s);
+    post = !std::exchange(s->io_drain_posted, true);
+  }
+  if (post) asio::post(s->ex, [s] { drain_to_io(s); });
+}
 
 // Completion of one Paho operation, handed to the io thread. Paho keeps only a
 // reference to the listener, so it owns itself and is deleted after the one call
@@ -67,8 +108,8 @@ class OneShot final : public ::mqtt::iaction_listener {
 
  private:
   void finish(bool ok, std::string why) {
-    asio::post(s_->ex, [s = s_, fn = std::move(fn_), ok, why = std::move(why)]() mutable {
-      if (s->owner && fn) fn(ok, std::move(why));
+    hand_to_io(s_, [&](MqttClient::Shared& sh) {
+      sh.completions.push_back({std::move(fn_), ok, std::move(why)});
     });
     delete this;  // last statement: Paho does not touch the listener after calling it
   }
@@ -95,15 +136,16 @@ class ConnectListener final : public ::mqtt::iaction_listener {
   Fn fn_;
 };
 
-// Runs on a Paho thread. Copies the message, posts it, and for QoS > 0 waits for
-// the io thread's ack: Paho C sends the PUBACK only after this returns.
+// Runs on a Paho thread. Copies the message, stores a QoS > 0 one (persist), posts
+// it to the io thread and returns: Paho C sends the PUBACK only after this returns,
+// so the PUBACK never precedes the durable copy (DELIVERY.md).
 void on_paho_message(const std::shared_ptr<MqttClient::Shared>& s, ::mqtt::const_message_ptr msg) {
   if (!msg) return;
   std::string topic = msg->get_topic();
   std::string payload = msg->get_payload_str();
   const int qos = msg->get_qos();
   const bool retained = msg->is_retained();
-  std::shared_ptr<Gate> gate;
+  std::int64_t stored = 0;
   if (qos > 0) {
     std::lock_guard lk(s->m);
     if (s->closed) {
@@ -111,20 +153,11 @@ void on_paho_message(const std::shared_ptr<MqttClient::Shared>& s, ::mqtt::const
                      s->client_id, topic);
       return;
     }
-    gate = std::make_shared<Gate>();
-    s->gates.push_back(gate);
+    if (s->handlers.persist) stored = s->handlers.persist(topic, payload);
   }
-  asio::post(s->ex, [s, gate, topic, payload = std::move(payload), qos, retained]() mutable {
-    MqttClient::Ack ack = [gate] { if (gate) gate->release(); };
-    if (!s->owner || !s->handlers.on_message) return ack();
-    s->handlers.on_message(std::move(topic), std::move(payload), qos, retained, std::move(ack));
+  hand_to_io(s, [&](MqttClient::Shared& sh) {
+    sh.inbound.push_back({std::move(topic), std::move(payload), qos, retained, stored});
   });
-  if (!gate) return;
-  if (!gate->wait_for(s->ack_timeout))
-    logger()->error("{}: message on {} not stored within {} ms; the broker gets its PUBACK anyway",
-                    s->client_id, topic, s->ack_timeout.count());
-  std::lock_guard lk(s->m);
-  s->gates.erase(std::remove(s->gates.begin(), s->gates.end(), gate), s->gates.end());
 }
 
 ::mqtt::connect_options make_connect_options(const ClientOptions& o) {
@@ -173,16 +206,13 @@ MqttClient::MqttClient(asio::any_io_executor ex, ClientOptions opts, Handlers ha
   shared_->ex = ex_;
   shared_->handlers = std::move(handlers);
   shared_->owner = this;
-  shared_->ack_timeout = opts_.ack_timeout;
   shared_->client_id = opts_.client_id;
 }
 
 MqttClient::~MqttClient() {
   {
-    std::lock_guard lk(shared_->m);
+    std::lock_guard lk(shared_->m);  // waits for a persist in progress
     shared_->closed = true;
-    for (auto& g : shared_->gates) g->release();  // else Paho's destroy waits on them
-    shared_->gates.clear();
   }
   shared_->owner = nullptr;
   if (retry_timer_) retry_timer_->cancel();
@@ -197,7 +227,7 @@ void MqttClient::start() {
   try {
     ::mqtt::create_options co(opts_.protocol == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
     // No Paho persistence: outbound commands are held durably by the transport, and
-    // inbound messages are acked only once stored (DELIVERY.md).
+    // inbound messages are stored (persist) before their PUBACK (DELIVERY.md).
     cli_ = std::make_unique<::mqtt::async_client>(opts_.broker, opts_.client_id, co, nullptr);
   } catch (const std::exception& e) {
     logger()->error("{}: cannot create MQTT client for {}: {}", opts_.client_id, opts_.broker, e.what());
@@ -207,6 +237,9 @@ void MqttClient::start() {
     return;
   }
   worker_ = std::make_unique<asio::thread_pool>(1);
+  // Named, so per-thread CPU (bench_mqtt.py, top -H) tells it from the io thread.
+  asio::post(*worker_, [] { pthread_setname_np(pthread_self(), "mqtt-worker"); });
+  s->cli = cli_.get();
   cli_->set_connected_handler([s](const std::string&) {
     s->connected = true;
     asio::post(s->ex, [s] { if (s->owner) s->owner->on_connected_io(); });
@@ -315,12 +348,28 @@ void MqttClient::publish(std::string topic, std::string payload, int qos, bool r
   }
   auto msg = ::mqtt::make_message(std::move(topic), std::move(payload), qos, retain);
   auto* listener = new OneShot(shared_, std::move(done));
-  asio::post(*worker_, [cli = cli_.get(), listener, msg = std::move(msg)] {
-    try {
-      cli->publish(msg, nullptr, *listener);
-    } catch (const ::mqtt::exception& e) {
-      // e.g. MQTTASYNC_DISCONNECTED: the link dropped since publish() was called
-      listener->fail(e.what());
+  bool post;
+  {
+    std::lock_guard lk(shared_->q);
+    shared_->outbound.push_back({std::move(msg), listener});
+    post = !std::exchange(shared_->worker_drain_posted, true);
+  }
+  if (!post) return;
+  // On the worker, in order: everything queued by the time it runs.
+  asio::post(*worker_, [s = shared_] {
+    std::vector<Shared::Outbound> batch;
+    {
+      std::lock_guard lk(s->q);
+      batch.swap(s->outbound);
+      s->worker_drain_posted = false;
+    }
+    for (auto& o : batch) {
+      try {
+        s->cli->publish(o.msg, nullptr, *o.listener);
+      } catch (const ::mqtt::exception& e) {
+        // e.g. MQTTASYNC_DISCONNECTED: the link dropped since publish() was called
+        static_cast<OneShot*>(o.listener)->fail(e.what());
+      }
     }
   });
 }

@@ -5,26 +5,31 @@
 //  - Every public method is called on the io thread and returns at once.
 //  - Paho calls that can take Paho's global mutex (publish, subscribe, connect,
 //    disconnect) run on a private one-thread worker, never on the io thread:
-//    Paho C holds that mutex while it runs messageArrived, and our messageArrived
-//    waits for the io thread (see below), so an io thread calling Paho directly
-//    could stall until the ack timeout.
-//  - Paho callbacks run on Paho's threads: they copy what they need, post to the
-//    io executor and return. Handlers and `done` callbacks run on the io thread.
+//    Paho C holds that mutex while it runs messageArrived (which stores the
+//    message, see below), so an io thread calling Paho directly would wait for it.
+//  - Paho callbacks run on Paho's threads: they copy what they need, hand it to
+//    the io executor and return. Hand-offs (inbound messages, publish results,
+//    publishes to the worker) are batched: one post per batch, not per message.
+//    Handlers and `done` callbacks run on the io thread, except Handlers::persist.
 //
 // Delivery (SPEC §10, see DELIVERY.md): for an inbound QoS 1/2 publish Paho C
-// calls messageArrived BEFORE it sends the PUBACK. So the Paho thread waits
-// (bounded by ClientOptions::ack_timeout) until the io thread calls the `ack`
-// passed to on_message, which it must do once the message is durably stored.
-// A kill -9 before that leaves the message un-acked: the broker redelivers it
-// from the persistent session. QoS 0 messages get a no-op ack.
+// calls messageArrived BEFORE it sends the PUBACK. So messageArrived calls
+// Handlers::persist on Paho's thread — it stores the message durably — and only
+// then posts it to the io thread and returns; the PUBACK follows. A kill -9
+// before persist returned leaves the message un-acked: the broker redelivers it
+// from the persistent session. No thread waits for another (issue 3: a per-
+// message hand-off between Paho's thread and the io thread was the hot spot).
+// QoS 0 messages are not persisted.
 //
 // Ownership/lifetime: MqttClient owns the Paho client. Paho's callbacks hold only
 // a shared state that outlives both; they reach handlers through the io thread,
-// which checks that the MqttClient still exists. Destroying the MqttClient (on the
-// io thread) releases waiting Paho threads and may block briefly while Paho joins
-// its threads: do it at shutdown, after stop().
+// which checks that the MqttClient still exists, and call persist under a lock
+// that the destructor takes, so persist is never called once the MqttClient is
+// gone. Destroying the MqttClient (on the io thread) may block briefly while Paho
+// joins its threads: do it at shutdown, after stop().
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -48,7 +53,6 @@ struct ClientOptions {
   int session_expiry_s = 86400;  // MQTT 5 session expiry interval; must be > 0 to persist
   int connect_timeout_s = 10;
   int min_retry_s = 1, max_retry_s = 60;     // Paho automatic reconnect backoff
-  std::chrono::milliseconds ack_timeout{10000};  // how long a Paho thread waits for `ack`
 };
 
 // "mqtt://h:p" -> "tcp://h:p", "mqtts://h:p" -> "ssl://h:p"; others unchanged.
@@ -56,13 +60,18 @@ std::string normalize_broker_uri(const std::string& uri);
 
 class MqttClient {
  public:
-  // Call once the message is durably stored (any thread; idempotent).
-  using Ack = std::function<void()>;
   using Done = std::function<void(bool ok, std::string error)>;
   struct Handlers {
     std::function<void()> on_connected;  // connected or reconnected (subscriptions re-sent)
     std::function<void(std::string why)> on_disconnected;
-    std::function<void(std::string topic, std::string payload, int qos, bool retained, Ack ack)> on_message;
+    // Runs on a Paho thread for every inbound QoS >= 1 publish, before its PUBACK:
+    // stores it durably and returns a token (> 0), or 0 when it could not. Must be
+    // thread-safe and must not wait for the io thread (Paho holds its mutex).
+    std::function<std::int64_t(const std::string& topic, const std::string& payload)> persist;
+    // On the io thread, in arrival order; `stored` is persist's token (0 for QoS 0,
+    // or when persist failed or is not set).
+    std::function<void(std::string topic, std::string payload, int qos, bool retained, std::int64_t stored)>
+        on_message;
   };
 
   MqttClient(boost::asio::any_io_executor ex, ClientOptions opts, Handlers handlers);

@@ -1,16 +1,17 @@
 #include "transports/mqtt/mqtt_transport.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <deque>
 #include <map>
 #include <random>
 #include <set>
 #include <unordered_map>
 #include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
 #include "common/log.hpp"
 #include "transports/mqtt/mqtt_client.hpp"
 #include "transports/mqtt/mqtt_config.hpp"
+#include "transports/mqtt/outbox_record.hpp"
 #include "transports/mqtt/routes.hpp"
 
 namespace sb::transport::mqtt {
@@ -46,7 +47,10 @@ class MqttTransport final : public Transport {
   MqttTransport(Deps& deps, MqttConfig cfg)
       : executor_(deps.executor), clock_(deps.clock), store_(deps.store), domain_(deps.domain),
         cfg_(std::move(cfg)), routes_(cfg_.routes), flush_timer_(deps.executor), tick_timer_(deps.executor), retry_timer_(deps.executor),
-        boot_(boot_id()), log_(log::get(deps.domain)) {}
+        boot_(boot_id()), log_(log::get(deps.domain)) {
+    // Inbound publishes are stored on Paho's thread (MqttClient::Handlers::persist).
+    assert(store_.thread_safe());
+  }
 
   std::string_view kind() const override { return "mqtt"; }
   std::string_view display_name() const override { return "MQTT gateway"; }
@@ -108,16 +112,25 @@ class MqttTransport final : public Transport {
     MqttClient::Handlers h;
     h.on_connected = [this] { on_connected(); };
     h.on_disconnected = [this](std::string why) { on_disconnected(std::move(why)); };
-    h.on_message = [this](std::string topic, std::string payload, int qos, bool retained, MqttClient::Ack ack) {
-      on_message(std::move(topic), std::move(payload), qos, retained, std::move(ack));
+    // On Paho's thread, before the PUBACK (DELIVERY.md): the store is thread-safe,
+    // and domain_ is never written after construction.
+    h.persist = [this](const std::string& topic, const std::string& payload) {
+      const auto id = store_.enqueue_hot(domain_, kInbox, pack_inbound(topic, payload));
+      if (id == 0) log_->error("could not store the publish on {}: delivering it without a durable copy", topic);
+      return id;
+    };
+    h.on_message = [this](std::string topic, std::string payload, int qos, bool retained, std::int64_t stored) {
+      on_message(std::move(topic), std::move(payload), qos, retained, stored);
     };
     client_ = std::make_unique<MqttClient>(executor_, o, std::move(h));
     std::vector<std::pair<std::string, int>> filters;
     for (auto& s : routes_.filters()) filters.emplace_back(s.filter, s.qos);
     client_->subscribe(std::move(filters));
     sink_->deliver(LinkState{false, "connecting to " + cfg_.broker.uri});
-    client_->start();
+    // Before the client starts: from then on Paho's thread adds to the inbox, and
+    // those items come through on_message, not through this replay.
     replay_inbox();
+    client_->start();
     schedule_tick();
   }
 
@@ -147,20 +160,18 @@ class MqttTransport final : public Transport {
  private:
   // ---- MQTT -> XMPP -------------------------------------------------------
 
-  void on_message(std::string topic, std::string payload, int qos, bool retained, MqttClient::Ack ack) {
+  // `stored`: the inbox id Paho's thread gave the publish before its PUBACK (0 for
+  // QoS 0 or when it could not be stored).
+  void on_message(std::string topic, std::string payload, int, bool retained, std::int64_t stored) {
     auto in = routes_.classify(topic);
     if (!in) {
-      ack();
+      if (stored) {
+        inbox_done_.push_back(stored);
+        schedule_flush();
+      }
       return log_->debug("publish on {} matches no route", topic);
     }
-    // Durable before the broker hears PUBACK (the Paho thread waits for ack()).
-    std::int64_t id = 0;
-    if (qos > 0) {
-      id = store_.enqueue(domain_, kInbox, pack_inbound(topic, payload));
-      if (id == 0) log_->error("could not store the publish on {}: delivering it without a durable copy", topic);
-    }
-    ack();
-    process(topic, payload, *in, id, retained);
+    process(topic, payload, *in, stored, retained);
   }
 
   void process(const std::string& topic, std::string_view payload, const Inbound& in, std::int64_t inbox_id,
@@ -276,12 +287,12 @@ class MqttTransport final : public Transport {
     if (!client_->connected() && held >= cfg_.max_held_commands)
       return fail(m.ref, Failure::Unavailable,
                   "the MQTT broker is unreachable and " + std::to_string(held) + " commands are already waiting");
-    nlohmann::json j = {{"topic", *topic}, {"payload", payload}, {"qos", route->qos}, {"retain", route->retain},
-                        {"ref", m.ref},    {"boot", boot_},      {"want", m.want_outcome},
-                        {"origin", m.origin}};
-    auto id = store_.enqueue(domain_, kOutbox, j.dump());
-    if (id == 0) return fail(m.ref, Failure::Internal, "the gateway could not store the command");
-    held_.push_back(Held{id, std::move(j), clock_.unix_ms()});
+    Held h{0, OutboxRecord{std::move(*topic), std::move(payload), route->qos, route->retain, m.ref, boot_,
+                           m.want_outcome, m.origin},
+           clock_.unix_ms()};
+    h.id = store_.enqueue_hot(domain_, kOutbox, encode_outbox_record(h.r));
+    if (h.id == 0) return fail(m.ref, Failure::Internal, "the gateway could not store the command");
+    held_.push_back(std::move(h));
     if (client_->connected()) pump();
     else log_->info("broker unreachable: holding a command for {}", device);
   }
@@ -291,9 +302,10 @@ class MqttTransport final : public Transport {
   // durable outbox is mirrored in held_ (oldest first), so pumping reads no SQL.
   static constexpr std::size_t kMaxInFlight = 64;
 
+  // A waiting command: its outbox id, what was stored (outbox_record.hpp), when.
   struct Held {
     std::int64_t id;
-    nlohmann::json j;
+    OutboxRecord r;
     std::int64_t enqueued_ms;
   };
 
@@ -308,30 +320,29 @@ class MqttTransport final : public Transport {
   }
 
   // The core's ref, valid only within the run that stored the command.
-  std::uint64_t ref_of(const nlohmann::json& j) const {
-    return j.value("boot", "") == boot_ ? j.value("ref", std::uint64_t{0}) : 0;
-  }
+  std::uint64_t ref_of(const Held& h) const { return h.r.boot == boot_ ? h.r.ref : 0; }
 
   // Past max_held_seconds a held command is dropped with an error to its sender.
   bool expired(const Held& h, std::int64_t now) {
     if (now - h.enqueued_ms <= std::int64_t{cfg_.max_held_seconds} * 1000) return false;
     outbox_done_.insert(h.id);
     schedule_flush();
-    sink_->deliver(SendOutcome{.ref = ref_of(h.j),
+    sink_->deliver(SendOutcome{.ref = ref_of(h),
                                .ok = false,
                                .failure = Failure::Unavailable,
                                .text = "the MQTT broker was unreachable for " + std::to_string(cfg_.max_held_seconds) +
                                        " s; the command was not sent",
-                               .origin = h.j.value("origin", "")});
+                               .origin = h.r.origin});
     return true;
   }
 
   void publish(Held h) {
     const auto id = h.id;
-    auto topic = h.j.value("topic", "");
-    auto payload = h.j.value("payload", "");
-    const int qos = h.j.value("qos", 1);
-    const bool retain = h.j.value("retain", false);
+    // Copies: the held command stays whole until the broker's PUBACK.
+    auto topic = h.r.topic;
+    auto payload = h.r.payload;
+    const int qos = h.r.qos;
+    const bool retain = h.r.retain;
     in_flight_.emplace(id, std::move(h));
     client_->publish(std::move(topic), std::move(payload), qos, retain, [this, id](bool ok, std::string error) {
       auto it = in_flight_.find(id);
@@ -350,8 +361,7 @@ class MqttTransport final : public Transport {
       schedule_flush();
       // XEP-0184: the receipt after the broker's PUBACK (SPEC §6); for a command
       // held across a restart, the core answers from its origin.
-      if (h.j.value("want", false))
-        sink_->deliver(SendOutcome{.ref = ref_of(h.j), .ok = true, .delivered = true, .origin = h.j.value("origin", "")});
+      if (h.r.want) sink_->deliver(SendOutcome{.ref = ref_of(h), .ok = true, .delivered = true, .origin = h.r.origin});
       pump();
     });
   }
@@ -375,12 +385,13 @@ class MqttTransport final : public Transport {
   // Commands held by the previous run (not yet acknowledged by the broker).
   void load_outbox() {
     for (auto& item : store_.peek(domain_, kOutbox, 1'000'000)) {
-      auto j = nlohmann::json::parse(item.payload, nullptr, false);
-      if (j.is_discarded()) {
+      auto r = decode_outbox_record(item.payload);
+      if (!r) {
+        log_->warn("held command {} is not readable; dropped", item.id);
         outbox_done_.insert(item.id);
         continue;
       }
-      held_.push_back(Held{item.id, std::move(j), item.enqueued_ms});
+      held_.push_back(Held{item.id, std::move(*r), item.enqueued_ms});
     }
     if (!held_.empty()) log_->info("{} commands held from the previous run", held_.size());
   }

@@ -112,7 +112,7 @@ class Mosquitto {
   pid_t pid_ = -1;
 };
 
-struct Received { std::string topic, payload; int qos; bool retained; };
+struct Received { std::string topic, payload; int qos; bool retained; std::int64_t stored; };
 
 // A client plus what its handlers saw, all recorded on the io (test) thread.
 struct Probe {
@@ -121,17 +121,24 @@ struct Probe {
   int connects = 0, disconnects = 0;
   bool off_thread = false;  // a handler ran on some other thread
   std::vector<Received> got;
-  std::function<void(MqttClient::Ack&)> on_ack = [](MqttClient::Ack& a) { a(); };
+  // Stands for the transport's durable store; runs on a Paho thread.
+  std::atomic<int> persisted{0};
+  std::atomic<bool> persist_on_io{false};
+  std::function<void()> persist_delay = [] {};
   std::unique_ptr<MqttClient> client;
 
   Probe(boost::asio::io_context& ioc, ClientOptions o) : io(ioc) {
     MqttClient::Handlers h;
     h.on_connected = [this] { check(); ++connects; };
     h.on_disconnected = [this](std::string) { check(); ++disconnects; };
-    h.on_message = [this](std::string t, std::string p, int q, bool r, MqttClient::Ack ack) {
+    h.persist = [this](const std::string&, const std::string&) -> std::int64_t {
+      if (std::this_thread::get_id() == io_thread) persist_on_io = true;
+      persist_delay();
+      return ++persisted;
+    };
+    h.on_message = [this](std::string t, std::string p, int q, bool r, std::int64_t stored) {
       check();
-      got.push_back({std::move(t), std::move(p), q, r});
-      on_ack(ack);
+      got.push_back({std::move(t), std::move(p), q, r, stored});
     };
     client = std::make_unique<MqttClient>(io.get_executor(), std::move(o), std::move(h));
   }
@@ -327,7 +334,31 @@ TEST_CASE("mqtt client: QoS 1 round trip through a real broker, handlers on the 
   CHECK(p.got[0].payload == "21.5");
   CHECK(p.got[0].qos == 1);
   CHECK_FALSE(p.got[0].retained);
+  CHECK(p.got[0].stored == 1);  // persisted first, on a Paho thread, with its token
+  CHECK(p.persisted == 1);
+  CHECK_FALSE(p.persist_on_io.load());
   CHECK_FALSE(p.off_thread);
+  stop_and_destroy(io, p);
+}
+
+TEST_CASE("mqtt client: QoS 0 publishes are delivered without being persisted") {
+  REQUIRE_MOSQUITTO();
+  Mosquitto broker;
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  Probe p(io, options(broker.uri(), "sb-qos0"));
+  p.client->start();
+  REQUIRE(run_until(io, [&] { return p.connects == 1; }));
+  p.client->subscribe({{"q0/#", 0}});
+  int state = 0;
+  for (int i = 0; i < 50 && p.got.empty(); ++i) {  // until the subscription is in place
+    p.client->publish("q0/a", "x", 0, false, [&](bool ok, std::string) { state = ok ? 1 : 2; });
+    run_until(io, [&] { return !p.got.empty(); }, 100ms);
+  }
+  REQUIRE_FALSE(p.got.empty());
+  CHECK(p.got[0].qos == 0);
+  CHECK(p.got[0].stored == 0);
+  CHECK(p.persisted == 0);
   stop_and_destroy(io, p);
 }
 
@@ -381,22 +412,26 @@ TEST_CASE("mqtt client: broker restart -> disconnected, reconnected, publishing 
   stop_and_destroy(io, p);
 }
 
-TEST_CASE("mqtt client: inbound QoS 1 is PUBACKed only after the io thread's ack (SPEC §10)") {
+// Pins Paho C 1.3's order (DELIVERY.md): the PUBACK goes out only after
+// messageArrived returned, i.e. after persist. Were Paho to send it first, the
+// fake broker would see it while persist is still "storing".
+TEST_CASE("mqtt client: inbound QoS 1 is PUBACKed only after persist returned (SPEC §10)") {
   std::atomic<bool> acked{false};
   FakeBroker fake(acked);
   boost::asio::io_context io;
   auto guard = boost::asio::make_work_guard(io);
   Probe p(io, options("tcp://127.0.0.1:" + std::to_string(fake.port), "sb-order"));
-  MqttClient::Ack held;
-  p.on_ack = [&](MqttClient::Ack& a) { held = a; };  // "storing" takes a while
+  std::atomic<bool> puback_while_storing{false};
+  p.persist_delay = [&] {  // "storing" takes a while; an early PUBACK has every chance
+    std::this_thread::sleep_for(400ms);
+    puback_while_storing = fake.puback_seen.load();
+    acked = true;
+  };
   p.client->start();
   REQUIRE(run_until(io, [&] { return p.got.size() == 1; }));
   CHECK(p.got[0].payload == "42");
-  // Give an early PUBACK every chance to show up before the store is done.
-  io.run_for(400ms);
-  CHECK_FALSE(fake.puback_seen.load());
-  acked = true;
-  held();
+  CHECK(p.got[0].stored == 1);
+  CHECK_FALSE(puback_while_storing.load());
   REQUIRE(run_until(io, [&] { return fake.puback_seen.load(); }, 5s));
   CHECK(fake.puback_after_ack.load());
   CHECK_FALSE(p.off_thread);
