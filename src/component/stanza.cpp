@@ -41,7 +41,10 @@ std::string_view local_name(const pugi::xml_node& n) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
-std::string ns_of(const pugi::xml_node& n, std::string_view top_default) {
+namespace {
+// ns_of without the copy: the value lives in the document (or is static, or is
+// top_default). child() and append() run it for every element of every stanza.
+std::string_view ns_view(const pugi::xml_node& n, std::string_view top_default) {
   if (!n || n.type() != pugi::node_element) return {};
   std::string_view name = n.name();
   const auto colon = name.find(':');
@@ -50,17 +53,23 @@ std::string ns_of(const pugi::xml_node& n, std::string_view top_default) {
   for (auto e = n; e && e.type() == pugi::node_element; e = e.parent()) {
     if (auto a = find_decl(e, prefix)) return a.value();
   }
-  if (prefix.empty()) return std::string(top_default);
+  if (prefix.empty()) return top_default;
   if (prefix == "xml") return kXmlNs;
   // The stream header (outside this element) declares xmlns:stream; an element
   // framed out of the stream cannot see it.
   if (prefix == "stream") return ns::stream;
   return {};
 }
+constexpr std::string_view kTopDefault = "jabber:component:accept";  // ns_of's default
+}  // namespace
+
+std::string ns_of(const pugi::xml_node& n, std::string_view top_default) {
+  return std::string(ns_view(n, top_default));
+}
 
 pugi::xml_node child(const pugi::xml_node& parent, std::string_view name, std::string_view ns) {
   for (auto c = parent.first_child(); c; c = c.next_sibling()) {
-    if (c.type() == pugi::node_element && local_name(c) == name && ns_of(c) == ns) return c;
+    if (c.type() == pugi::node_element && local_name(c) == name && ns_view(c, kTopDefault) == ns) return c;
   }
   return {};
 }
@@ -78,7 +87,7 @@ std::string child_text(const pugi::xml_node& parent, std::string_view name, std:
 
 pugi::xml_node append(pugi::xml_node parent, std::string_view name, std::string_view ns) {
   auto c = parent.append_child(z(name).c_str());
-  if (!ns.empty() && (parent.type() != pugi::node_element || ns_of(parent) != ns)) {
+  if (!ns.empty() && (parent.type() != pugi::node_element || ns_view(parent, kTopDefault) != ns)) {
     c.append_attribute("xmlns").set_value(z(ns).c_str());
   }
   return c;

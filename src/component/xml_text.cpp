@@ -10,9 +10,11 @@ std::string sanitize_text(std::string_view in) {
   std::size_t i = 0;
   while (i < in.size()) {
     const auto b = static_cast<unsigned char>(in[i]);
-    if (b >= 0x20 && b < 0x80) {  // fast path: printable ASCII
-      out += static_cast<char>(b);
-      ++i;
+    if (b >= 0x20 && b < 0x80) {  // fast path: a run of printable ASCII, appended at once
+      std::size_t j = i + 1;
+      while (j < in.size() && static_cast<unsigned char>(in[j]) >= 0x20 && static_cast<unsigned char>(in[j]) < 0x80) ++j;
+      out.append(in.substr(i, j - i));
+      i = j;
       continue;
     }
     std::size_t len = 1;

@@ -57,6 +57,13 @@ void split_line(std::string_view raw, std::size_t max, std::vector<std::string>&
   // whole budget (only possible for budgets under 4 bytes) cannot be sent in one
   // piece without splitting it, so it becomes '?': progress is always made.
   // NUL goes first: removing it can join bytes into a new character.
+  // The usual case, a line that fits and holds no NUL, is sent as it is: with a
+  // budget of 4 bytes or more every character fits (bytes that are no UTF-8 pass
+  // one by one), so the steps below would rebuild the same line.
+  if (max >= 4 && raw.size() <= max && raw.find('\0') == std::string_view::npos) {
+    if (!raw.empty()) out.emplace_back(raw);
+    return;
+  }
   std::string no_nul;
   no_nul.reserve(raw.size());
   for (char c : raw)
@@ -192,8 +199,9 @@ std::vector<std::string> split_for_irc(std::string_view body, std::size_t max_by
   const std::size_t max = std::max<std::size_t>(max_bytes, 1);  // 0 could never make progress
   std::size_t start = 0;
   for (;;) {
-    auto end = body.find_first_of("\r\n", start);
-    if (end == std::string_view::npos) end = body.size();
+    // Not find_first_of("\r\n"): libstdc++ runs a memchr over the set per byte.
+    std::size_t end = start;
+    while (end < body.size() && body[end] != '\r' && body[end] != '\n') ++end;
     split_line(body.substr(start, end - start), max, out);
     if (end == body.size()) break;
     start = end + ((body[end] == '\r' && end + 1 < body.size() && body[end + 1] == '\n') ? 2 : 1);

@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "transports/irc/irc_address.hpp"
 #include "transports/irc/irc_config.hpp"
+#include "transports/irc/irc_connect_limiter.hpp"
 #include "transports/irc/irc_connection.hpp"
 #include "transports/irc/irc_session.hpp"
 
@@ -164,7 +165,8 @@ class IrcTransport final : public Transport {
     return {{"IRC sessions", std::to_string(sessions_.size())},
             {"IRC connections", std::to_string(conns)},
             {"rooms joined", std::to_string(rooms)},
-            {"lines queued", std::to_string(queued)}};
+            {"lines queued", std::to_string(queued)},
+            {"IRC connections waiting to connect", std::to_string(waiting_.size())}};
   }
 
   void start(EventSink& sink) override {
@@ -342,8 +344,15 @@ class IrcTransport final : public Transport {
     if (out.finished || b.session->idle()) {
       // A connection still open here has been told to QUIT (close() is idempotent):
       // dropping it lets it finish that on its own, with no handler calling back.
-      if (b.conn) b.conn->close("Leaving");
-      sessions_.erase(it);
+      if (b.conn) {
+        b.conn->close("Leaving");
+        const std::uint64_t cid = b.conn_id;
+        const std::string server = k.second;  // k may name the erased entry's key
+        sessions_.erase(it);
+        release_slot(server, cid);  // dropped: no on_closed will come
+      } else {
+        sessions_.erase(it);
+      }
       schedule_trim();
     }
   }
@@ -354,6 +363,7 @@ class IrcTransport final : public Transport {
     if (b.conn) {
       b.conn->close("Reconnecting");
       b.conn.reset();
+      release_slot(k.second, b.conn_id);  // dropped: no on_closed will come
     }
     const std::uint64_t cid = ++next_conn_id_;
     b.conn_id = cid;
@@ -361,6 +371,7 @@ class IrcTransport final : public Transport {
     ConnectionHandlers h;
     h.on_registered = [this, alive, k, cid](const std::string& nick) {
       if (alive.expired()) return;
+      release_slot(k.second, cid);
       Box* b = current(k, cid);
       if (!b) return;
       const bool echo = b->conn->caps().count("echo-message") > 0;
@@ -374,6 +385,7 @@ class IrcTransport final : public Transport {
     };
     h.on_closed = [this, alive, k, cid](const std::string& reason, bool nick_rejected) {
       if (alive.expired()) return;
+      release_slot(k.second, cid);
       Box* b = current(k, cid);
       if (!b) return;
       b->conn.reset();  // closed: its memory goes now
@@ -382,7 +394,34 @@ class IrcTransport final : public Transport {
     };
     log_->debug("{}: connecting to {} as {}", k.first, k.second, id.nick);
     b.conn = std::make_unique<IrcConnection>(executor_, *server, std::move(id), std::move(h));
-    b.conn->start();
+    if (limiter_.request(k.second, cid)) {
+      b.conn->start();
+    } else {
+      waiting_[cid] = k;
+      log_->debug("{}: connection to {} waits its turn ({} connecting, {} waiting)", k.first, k.second,
+                  limiter_.in_progress(k.second), limiter_.waiting(k.second));
+    }
+  }
+
+  // Connection `cid` to `server` is registered, closed or dropped: its slot (or
+  // place in line) goes to the next waiting connection(s), started here.
+  void release_slot(const std::string& server, std::uint64_t cid) {
+    waiting_.erase(cid);
+    auto next = limiter_.release(server, cid);
+    for (std::size_t i = 0; i < next.size(); ++i) {
+      auto w = waiting_.find(next[i]);
+      Box* b = nullptr;
+      if (w != waiting_.end()) {
+        b = current(w->second, next[i]);
+        waiting_.erase(w);
+      }
+      if (b) {
+        b->conn->start();
+      } else {  // gone meanwhile (every drop releases, so this is only a safety net)
+        auto more = limiter_.release(server, next[i]);
+        next.insert(next.end(), more.begin(), more.end());
+      }
+    }
   }
 
   Box* current(const Key& k, std::uint64_t cid) {
@@ -443,6 +482,8 @@ class IrcTransport final : public Transport {
   std::map<Key, std::unique_ptr<Box>> sessions_;
   std::map<std::string, Prefs> prefs_;
   std::uint64_t next_conn_id_ = 0;
+  ConnectLimiter limiter_;                 // connections in progress per server
+  std::map<std::uint64_t, Key> waiting_;   // connection id -> its session, while it waits for a slot
   boost::asio::steady_timer trim_timer_;
   bool trim_pending_ = false;
   std::chrono::steady_clock::time_point last_trim_{};

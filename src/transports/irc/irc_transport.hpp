@@ -8,6 +8,11 @@
 // and closing connections, sending lines, delivering events to the core, and the
 // session's one timer (reconnect backoff, with up to 25 % jitter so that many
 // users do not reconnect at the same instant; or the grace period before QUIT).
+// At most kMaxConnectingPerServer connections per server are connecting at once
+// (TCP, TLS, registration up to 001); the rest wait their turn in order
+// (irc_connect_limiter.hpp: a burst of joins must not overflow a small server's
+// listen backlog). A connection that fails or times out frees its slot, and its
+// session answers the waiting joins or reconnects with backoff.
 //
 // Per-user data comes from the core: UserRegistered (replayed for every
 // registration right after start()) and SettingsChanged. Registration fields:

@@ -284,3 +284,40 @@ TEST_CASE("irc transport: per-server settings override the registration's nick")
   REQUIRE(run_until(f.io, [&] { return f.peer(0)->has_line("QUIT"); }));
   CHECK(f.stat("IRC sessions") == "0");
 }
+
+TEST_CASE("irc transport: a burst of joins opens at most 8 connections to a server at once, the rest in turn") {
+  // The server accepts but does not answer until told: the first 8 connections
+  // sit in registration, so the other users' connections must wait (SPEC §7; a
+  // small server's listen backlog would otherwise drop their handshakes).
+  Fixture f;
+  f.server.no_start = true;
+  std::vector<std::uint64_t> refs;
+  for (int i = 0; i < 10; ++i) {
+    auto p = f.presence("phone", "#chan%irc.test", "u" + std::to_string(i));
+    p.user = "u" + std::to_string(i) + "@example.org";
+    refs.push_back(p.ref);
+    f.t->send(p);
+  }
+  REQUIRE(run_until(f.io, [&] { return f.server.peers.size() == 8; }));
+  run_for(f.io, 200ms);
+  CHECK(f.server.peers.size() == 8);
+  CHECK(f.stat("IRC connections waiting to connect") == "2");
+
+  // One of them is refused (the server closes it): that join is answered, and the
+  // next waiting connection starts.
+  f.peer(0)->close();
+  REQUIRE(run_until(f.io, [&] { return !f.sink.all<SendOutcome>().empty(); }));
+  auto o = f.sink.all<SendOutcome>();
+  CHECK(o[0].ref == refs[0]);
+  CHECK_FALSE(o[0].ok);
+  REQUIRE(run_until(f.io, [&] { return f.server.peers.size() == 9; }));
+  CHECK(f.stat("IRC connections waiting to connect") == "1");
+
+  // The server answers now: everyone registers, the last one gets its turn, and all
+  // nine remaining users are in the room.
+  f.server.no_start = false;
+  for (std::size_t i = 1; i < f.server.peers.size(); ++i) f.server.peers[i]->start(f.server.script);
+  REQUIRE(run_until(f.io, [&] { return f.sink.self_presences() == 9; }));
+  CHECK(f.server.peers.size() == 10);
+  CHECK(f.stat("IRC connections waiting to connect") == "0");
+}
