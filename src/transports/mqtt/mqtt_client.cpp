@@ -117,6 +117,32 @@ class OneShot final : public ::mqtt::iaction_listener {
   Fn fn_;
 };
 
+// Why a connect failed, in words: the broker's CONNACK refusal (MQTT 3.1.1
+// §3.2.2.3 return codes 1–5, which Paho passes on as the token's return code;
+// MQTT 5 §3.2.2.2 reason codes), else Paho's own error text.
+std::string connect_failure_text(const ::mqtt::token& t) {
+  switch (t.get_return_code()) {
+    case 1: return "the broker refused the protocol version";
+    case 2: return "the broker rejected the client id";
+    case 3: return "the broker is unavailable";
+    case 4: return "bad user name or password";
+    case 5: return "not authorized";
+    default: break;
+  }
+  switch (static_cast<int>(t.get_reason_code())) {
+    case 0x84: return "the broker refused the protocol version";
+    case 0x85: return "the broker rejected the client id";
+    case 0x86: return "bad user name or password";
+    case 0x87: return "not authorized";
+    case 0x88: return "the broker is unavailable";
+    case 0x8A: return "banned by the broker";
+    default: break;
+  }
+  std::string why = ::mqtt::exception::error_str(t.get_return_code());
+  if (t.get_reason_code() >= 0x80) why += " (reason " + std::to_string(int(t.get_reason_code())) + ")";
+  return why;
+}
+
 // The connect token's listener: Paho C++ 1.2 calls it again on every automatic
 // reconnect (async_client::on_connected), so it lives as long as the client.
 class ConnectListener final : public ::mqtt::iaction_listener {
@@ -124,7 +150,7 @@ class ConnectListener final : public ::mqtt::iaction_listener {
   using Fn = std::function<void(std::string)>;
   ConnectListener(std::shared_ptr<MqttClient::Shared> s, Fn on_fail) : s_(std::move(s)), fn_(std::move(on_fail)) {}
   void on_success(const ::mqtt::token&) override {}  // the connected handler reports it
-  void on_failure(const ::mqtt::token& t) override { fail(::mqtt::exception::error_str(t.get_return_code())); }
+  void on_failure(const ::mqtt::token& t) override { fail(connect_failure_text(t)); }
   void fail(std::string why) {
     asio::post(s_->ex, [s = s_, fn = fn_, why = std::move(why)]() mutable {
       if (s->owner) fn(std::move(why));
@@ -292,6 +318,10 @@ void MqttClient::on_link_down_io(std::string why) {
 
 void MqttClient::on_connect_failed_io(std::string why) {
   if (stopped_ || shared_->connected) return;
+  // Paho says only "Failure" when the TLS handshake fails (an unknown CA, a name
+  // mismatch): say where to look.
+  if (why.rfind("Failure", 0) == 0 && opts_.broker.rfind("ssl://", 0) == 0)
+    why += " (TLS handshake: is the broker's certificate signed by ca_file and issued for its host name?)";
   on_link_down_io("cannot connect: " + why);
   // Paho's automatic reconnect covers connections that were up once; a first
   // connect that fails is ours to retry (same doubling backoff).

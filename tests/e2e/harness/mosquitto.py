@@ -2,7 +2,9 @@
 a config, a persistence file and a log in its own dir. stop() is graceful
 (SIGTERM: mosquitto saves its persistence file), kill() is kill -9 (only what the
 last autosave wrote survives; see checkpoint()). start() after either reuses the
-same port and persistence, as a restarted broker would."""
+same port and persistence, as a restarted broker would. Optional: `tls` makes the
+listener TLS (a dict with cafile, certfile, keyfile, and require_certificate), and
+`password_file` (made with mosquitto_passwd) turns anonymous access off."""
 import os
 import re
 
@@ -14,8 +16,8 @@ MOSQUITTO = "/usr/sbin/mosquitto"
 CONFIG = """\
 # written by tests/e2e/harness/mosquitto.py
 listener {port} {host}
-allow_anonymous true
-# Started as root by the harness: stay root, so the 0700 pytest temp dir is writable.
+{listener_extra}allow_anonymous {anonymous}
+{global_extra}# Started as root by the harness: stay root, so the 0700 pytest temp dir is writable.
 user root
 persistence true
 persistence_location {workdir}/
@@ -37,7 +39,7 @@ _SAVE_RX = re.compile(r"Saving in-memory database")
 class Mosquitto:
     name = "mosquitto"
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, tls=None, password_file=None):
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.port = port or util.free_port()
@@ -46,13 +48,22 @@ class Mosquitto:
         self.stdout_path = os.path.join(self.workdir, "mosquitto.stdout")
         self.proc = None
         self.starts = 0
+        self.tls = dict(tls) if tls else None
+        # Listener-scoped lines go right after `listener` (mosquitto applies them to the last one).
+        listener_extra = ""
+        if self.tls:
+            listener_extra = "".join(f"{k} {self.tls[k]}\n" for k in ("cafile", "certfile", "keyfile") if self.tls.get(k))
+            if self.tls.get("require_certificate"):
+                listener_extra += "require_certificate true\n"
+        global_extra = f"password_file {password_file}\n" if password_file else ""
         with open(self.config_path, "w") as f:
-            f.write(CONFIG.format(port=self.port, host=HOST, workdir=self.workdir))
+            f.write(CONFIG.format(port=self.port, host=HOST, workdir=self.workdir, listener_extra=listener_extra,
+                                  anonymous="false" if password_file else "true", global_extra=global_extra))
 
     @property
     def url(self):
         """The broker address as switchboard's `broker` key wants it."""
-        return f"tcp://{HOST}:{self.port}"
+        return f"{'ssl' if self.tls else 'tcp'}://{HOST}:{self.port}"
 
     # -- lifecycle ---------------------------------------------------------
     def start(self, timeout=15):

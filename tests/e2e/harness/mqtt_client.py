@@ -3,6 +3,7 @@
 for the SUBACK, collect what arrives. paho's network thread reconnects by itself
 (every second) when the broker goes away, with the same client id and session."""
 import itertools
+import ssl
 import threading
 import time
 
@@ -26,8 +27,11 @@ class Received:
 
 
 class MqttClient:
-    def __init__(self, port, client_id=None, clean_session=True, host=HOST, will=None):
-        """`will`: (topic, payload, qos, retain) for a last will, or None."""
+    def __init__(self, port, client_id=None, clean_session=True, host=HOST, will=None, tls=None,
+                 username=None, password=None):
+        """`will`: (topic, payload, qos, retain) for a last will, or None. `tls`: a dict of
+        paho tls_set() arguments (ca_certs, certfile, keyfile) for a TLS broker, or None;
+        `username`/`password` for a broker with a password_file."""
         self.addr = (host, port)
         self.client_id = client_id or f"sb-e2e-test-{next(_ids)}"
         self.messages = []
@@ -38,6 +42,11 @@ class MqttClient:
                              protocol=paho.MQTTv311)
         self.c.reconnect_delay_set(min_delay=1, max_delay=1)
         self.c.max_inflight_messages_set(100)
+        if tls:
+            # TLS_CLIENT: verifies the certificate and the host name (PROTOCOL_TLS is deprecated).
+            self.c.tls_set(**{"tls_version": ssl.PROTOCOL_TLS_CLIENT, **tls})
+        if username is not None:
+            self.c.username_pw_set(username, password)
         if will:
             topic, payload, qos, retain = will
             self.c.will_set(topic, payload, qos, retain)
