@@ -1,7 +1,7 @@
 #include "transports/irc/irc_cap.hpp"
 
 #include <algorithm>
-#include <openssl/evp.h>
+#include "common/base64.hpp"
 
 namespace sb::transport::irc {
 namespace {
@@ -47,14 +47,6 @@ bool offers_plain(std::string_view value) {
   return false;
 }
 
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(std::max(n, 0)));
-  return out;
-}
-
 // A CAP reply's capability list, and whether more lines of it follow
 // ("CAP * LS * :..." — the '*' before the list, CAP 302 multi-line replies).
 std::pair<std::string_view, bool> cap_list(const IrcMessage& m) {
@@ -77,7 +69,7 @@ std::vector<std::string> sasl_plain_lines(std::string_view user, std::string_vie
   payload.append(user);
   payload.push_back('\0');
   payload.append(password);
-  const std::string encoded = base64(payload);
+  const std::string encoded = base64_encode(payload);
   std::vector<std::string> lines;
   // IRCv3 SASL: at most 400 bytes per AUTHENTICATE; a chunk of exactly 400 means
   // "more follows", so an exact multiple ends with "AUTHENTICATE +".

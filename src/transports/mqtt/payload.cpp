@@ -1,6 +1,6 @@
 #include "transports/mqtt/payload.hpp"
 
-#include <openssl/evp.h>
+#include "common/base64.hpp"
 #include "common/utf8.hpp"
 
 namespace sb::transport::mqtt {
@@ -15,15 +15,6 @@ std::string xml_sanitize(std::string_view s) {
     else out += utf8::kReplacement;  // unlike the core, which drops forbidden characters: keep a visible mark
     i += len;
   }
-  return out;
-}
-
-// RFC 4648 §4 with padding, by OpenSSL.
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
@@ -44,7 +35,7 @@ PayloadText payload_text(std::string_view payload, std::size_t max_text, std::si
   const std::size_t excerpt = max_binary / 3 * 3;
   r.truncated = payload.size() > excerpt;
   r.text = "[binary payload, " + std::to_string(payload.size()) + " bytes, base64: " +
-           base64(payload.substr(0, r.truncated ? excerpt : payload.size())) + (r.truncated ? "…]" : "]");
+           base64_encode(payload.substr(0, r.truncated ? excerpt : payload.size())) + (r.truncated ? "…]" : "]");
   return r;
 }
 

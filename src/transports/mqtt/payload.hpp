@@ -27,8 +27,6 @@ struct PayloadText {
 // `s` with every byte sequence that is not an XML 1.0 character replaced by U+FFFD
 // (for text built from JSON strings, which may carry "\u0000").
 std::string xml_sanitize(std::string_view s);
-// RFC 4648 §4 base64 with padding.
-std::string base64(std::string_view bytes);
 
 PayloadText payload_text(std::string_view payload, std::size_t max_text = kMaxTextBytes,
                          std::size_t max_binary = kMaxBinaryExcerpt);

@@ -12,13 +12,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include "common/base64.hpp"
 #include "transports/sms/form.hpp"
 
 namespace sb::transport::sms {
 
-std::string base64_encode(std::string_view bytes);
-// Standard alphabet, padding optional, no whitespace; nullopt when malformed.
-std::optional<std::string> base64_decode(std::string_view text);
+using sb::base64_decode;  // common/base64.hpp
+using sb::base64_encode;
 
 std::string hmac_sha1(std::string_view key, std::string_view data);
 
