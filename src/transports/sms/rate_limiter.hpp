@@ -3,24 +3,24 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include "common/token_bucket.hpp"
 
 namespace sb::transport::sms {
 
-// A token bucket: `rate` tokens per second, holding at most `burst` (>= 1); a
-// message takes one. rate <= 0: unlimited. Starts full.
+// The common token bucket (common/token_bucket.hpp) on the injected Clock's
+// milliseconds: `rate` messages per second, holding at most `burst`; rate <= 0:
+// unlimited. Starts full.
 class TokenBucket {
  public:
-  TokenBucket(double rate, double burst);
-  bool unlimited() const { return rate_ <= 0; }
+  TokenBucket(double rate, double burst) : bucket_(rate, burst) {}
+  bool unlimited() const { return bucket_.unlimited(); }
   // Takes a token if one is available at `now_ms`.
   bool try_take(std::int64_t now_ms);
   // When the next token is available (now_ms if one is).
   std::int64_t next_ms(std::int64_t now_ms) const;
 
  private:
-  void refill(std::int64_t now_ms);
-  double rate_, burst_, tokens_;
-  std::optional<std::int64_t> last_ms_;
+  sb::TokenBucket bucket_;
 };
 
 // The delay before retry number `failures` (1 after the first failure): 1 s
