@@ -25,36 +25,42 @@ Paths (100-byte bodies):
   ceilings      IRC alone: A -> ngIRCd -> B (and back, for the round trip);
                 XMPP alone: u0 -> Prosody -> u0 (its own bare JID), one Prosody pass
 Throughput: N messages pipelined with at most WINDOW not yet delivered; median of K
-runs. Latency: one in flight; p50/p99 (one way per direction, and the full round trip).
-CPU ms per 1000 messages of the gateway, Prosody, ngIRCd and this client
-(/proc/<pid>/stat utime+stime over the throughput runs). Memory: the gateway's VmRSS
-idle, with 1/50/200 XMPP users each in their own channel, then all in one shared
-channel, and after they left (each user has his own IRC connection).
+runs (the IRC ceiling: at least 5, each takes tens of ms). Latency: one in flight;
+p50/p99 (one way per direction, and the full round trip). CPU ms per 1000 messages
+of the gateway, Prosody, ngIRCd and this client, and each one's CPU as % of one core
+over the throughput runs (benchlib.CpuSample): the process near 100 % is the one a
+path is limited by. Memory: the gateway's VmRSS idle, then with 1/50/200 XMPP users
+all in one shared channel (first, on a gateway that has had no users yet), then each
+in his own channel, and 1 s and 5 s after they left (each user has his own IRC
+connection); per user in the shared channel above the VmRSS just before the joins,
+switchboard / Biboumi, and the share of the growth returned after the leave.
+
+ngIRCd writes with Nagle on (it sets no TCP_NODELAY): a client that delays its ACK
+(Linux: up to ~40 ms) holds ngIRCd's next small write to it that long, and whether
+that happens in a run depends on timing: the IRC ceiling measured anywhere from ~6k
+to ~500k msg/s. The bench's IRC clients therefore acknowledge at once (TCP_QUICKACK
+after each read), on every path alike; a gateway's own IRC socket is its own affair.
 
 Usage: /usr/bin/python3 bench/bench_irc.py [--messages N] [--repeat K] [--window W]
        [--roundtrips R] [--users 1,50,200] [--no-biboumi] [--no-memory] [--keep]
 Quick:  --messages 500 --repeat 1 --roundtrips 50 --users 1,5
 Env:    SWITCHBOARD_BIN (default /work/main/build/switchboard)
 """
-import argparse
 import os
 import re
-import selectors
 import shutil
-import signal
 import socket
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_e2e import BenchProsody, RawClient, Stuck, cpu_seconds, machine, pct  # noqa: E402
-from bench_mqtt import Path, XmppEnd, run_load, version_of  # noqa: E402
+# benchlib puts tests/e2e on sys.path.
+from benchlib import (BenchProsody, End, Path, RawClient, Stuck, XmppEnd, bench_args, body_text,  # noqa: E402
+                      chat_stanzas, cpu_table, dpkg_version, lat_cells, latencies, load_average, machine, measure,
+                      run_bench, runs_line, settle, version_of, vm_rss_kib)
 from harness import util  # noqa: E402
 from harness.ngircd import OPER_NAME, OPER_PASSWORD, Ngircd  # noqa: E402
 from harness.servers import COMPONENTS, HOST, IRC_DOMAIN, IRC_SECRET, PASSWORD, XMPP_DOMAIN  # noqa: E402
@@ -68,6 +74,8 @@ CHAN = "#bench"
 CEIL_CHAN = "#ceiling"
 NS_CMD = "http://jabber.org/protocol/commands"
 NS_DATA = "jabber:x:data"
+STALL_LIMIT = 10.0     # seconds without a delivery before a path is declared stuck
+IRC_CEILING_RUNS = 5   # at least this many timed runs of the IRC ceiling (median shown)
 
 
 # -- raw IRC client ---------------------------------------------------------------------
@@ -139,10 +147,13 @@ class RawIrc:
         self.sock.close()
 
 
-class IrcEnd:
+class IrcEnd(End):
     """An IRC socket in the load loop: counts PRIVMSG lines whose text starts with
     BNCH, answers PING, and (echo on) answers each BNCQ line with the BNCH line of the
-    same number, at once."""
+    same number, at once. quickack: ngIRCd writes with Nagle on (no TCP_NODELAY), so
+    an IRC client that delays its ACKs (Linux: up to ~40 ms) holds ngIRCd's next
+    write that long; this end acknowledges at once, as a busy client's ACKs would."""
+    quickack = True
 
     def __init__(self, irc, echo_to=None):
         self.irc, self.sock, self.out = irc, irc.sock, bytearray()
@@ -164,45 +175,6 @@ class IrcEnd:
             elif ln.startswith(b"ERROR") or b" KICK " in ln:
                 raise RuntimeError(f"IRC {self.irc.nick}: {ln!r}")
         return n
-
-
-def drain(ends, quiet=0.3, limit=30.0):
-    """Reads everything until all sockets are quiet for `quiet` s (answering PINGs,
-    resetting the XMPP ends' match tails)."""
-    sel = selectors.DefaultSelector()
-    uniq = []
-    for e in ends:
-        if any(e.sock is u.sock for u in uniq):
-            continue
-        uniq.append(e)
-        e.sock.setblocking(False)
-        sel.register(e.sock, selectors.EVENT_READ, e)
-    ends = uniq
-    deadline = time.monotonic() + limit
-    try:
-        while time.monotonic() < deadline:
-            events = sel.select(quiet)
-            if not events:
-                break
-            for key, _ in events:
-                e = key.data
-                data = e.sock.recv(262144)
-                if not data:
-                    raise RuntimeError("peer closed the connection while draining")
-                if isinstance(e, IrcEnd):
-                    e.feed(data)
-                    if e.out:
-                        e.sock.setblocking(True)
-                        e.sock.sendall(e.out)
-                        e.out.clear()
-                        e.sock.setblocking(False)
-    finally:
-        sel.close()
-        for e in ends:
-            e.sock.setblocking(True)
-            e.sock.settimeout(10)
-            if isinstance(e, XmppEnd):
-                e.tail = e.etail = b""
 
 
 # -- XMPP helpers ------------------------------------------------------------------------
@@ -293,31 +265,13 @@ def leave_room(client, room_jid, nick):
     client.send(f"<presence type='unavailable' to='{room_jid}/{nick}'/>")
 
 
-def vm_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 # -- payloads ------------------------------------------------------------------------------
-def body_text(i, size, tag, mark="BNCH"):
-    return (f"{mark}{tag}{i:07d} " + "x" * size)[:size]
-
-
 def groupchats(room_jid, n, size, tag, mark="BNCH"):
-    return [f"<message to='{room_jid}' type='groupchat' id='{tag}{i}'><body>{body_text(i, size, tag, mark)}"
-            f"</body></message>".encode() for i in range(n)]
+    return chat_stanzas(room_jid, n, size, tag, mtype="groupchat", mark=mark)
 
 
-def privmsgs(chan, n, size, tag):
-    return [f"PRIVMSG {chan} :{body_text(i, size, tag)}\r\n".encode() for i in range(n)]
-
-
-def chats(to, n, size, tag):
-    return [f"<message to='{to}' type='chat' id='{tag}{i}'><body>{body_text(i, size, tag)}</body></message>".encode()
-            for i in range(n)]
+def privmsgs(chan, n, size, tag, mark="BNCH"):
+    return [f"PRIVMSG {chan} :{body_text(i, size, tag, mark)}\r\n".encode() for i in range(n)]
 
 
 # -- gateways ------------------------------------------------------------------------------
@@ -415,23 +369,34 @@ def wait_users(obs, expected, timeout=30):
         time.sleep(0.3)
 
 
+MODES = ("shared", "own")   # the shared channel first: measured on a gateway that has had no users yet
+SETTLE_AFTER_LEAVE = (1.0, 5.0)   # VmRSS samples, seconds after the last leave
+
+
 def memory_phase(gw, users, sizes, obs, baseline, ends, out):
-    """Fills `out` {label: VmRSS KiB} as it goes: idle, then own channels at each size,
-    after leaving, the shared channel at each size, after leaving. On a failure the
-    users that joined leave again before the error is raised."""
+    """Fills `out` {label: VmRSS KiB} as it goes: "idle"; then per mode (all users in
+    one shared channel first, then each in his own channel) "<mode> base" just before
+    the first join, "<mode> <n>" with n users joined for each size, and after all
+    left "<mode> left 1s" and "<mode> left" (1 s and 5 s after the last leave was
+    sent: a gateway that frees lazily, or closes its IRC connections after a grace
+    period, is credited). On a failure the users that joined leave again before the
+    error is raised."""
     out["idle"] = vm_rss_kib(gw.pid)
-    for mode in ("own", "shared"):
+    for mode in MODES:
         joined = []
+        settle(ends, 0.3)
+        out[f"{mode} base"] = vm_rss_kib(gw.pid)
         try:
             _memory_mode(gw, users, sizes, ends, out, mode, joined)
         finally:
             for i, c in enumerate(joined):
                 leave_room(c, gw.room(f"#m{i}" if mode == "own" else "#mshared"), c.user)
-            drain(ends, 0.5)
+            t_left = time.perf_counter()
+            for after, key in zip(SETTLE_AFTER_LEAVE, (f"{mode} left 1s", f"{mode} left")):
+                settle(ends, until=t_left + after)  # the presences of the leaves keep arriving
+                out[key] = vm_rss_kib(gw.pid)
             wait_users(obs, baseline)
-        time.sleep(1.5)  # let the gateway free what it frees
-        drain(ends, 0.3)
-        out[f"{mode} left"] = vm_rss_kib(gw.pid)
+        print(f"{gw.short}: {mode}: left: {out[f'{mode} left'] / 1024:.1f} MiB", file=sys.stderr, flush=True)
 
 
 def _memory_mode(gw, users, sizes, ends, out, mode, joined):
@@ -446,179 +411,124 @@ def _memory_mode(gw, users, sizes, ends, out, mode, joined):
             for c in batch:
                 wait_self_presence(c)
             joined += batch
-        drain(ends, 0.5)
+        settle(ends, 0.5)
         time.sleep(0.5)
-        drain(ends, 0.3)
+        settle(ends, 0.3)
         out[f"{mode} {n}"] = vm_rss_kib(gw.pid)
         print(f"{gw.short}: {mode} {n} users: {out[f'{mode} {n}'] / 1024:.1f} MiB", file=sys.stderr, flush=True)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--messages", type=int, default=5000, help="messages per throughput run (5000)")
-    ap.add_argument("--repeat", type=int, default=3, help="throughput runs per path; median shown (3)")
-    ap.add_argument("--window", type=int, default=200, help="max messages not yet delivered (200)")
-    ap.add_argument("--roundtrips", type=int, default=300, help="one-in-flight messages for latency (300)")
-    ap.add_argument("--latency-budget", type=float, default=6.0, help="max seconds of latency runs per path (6)")
+    ap = bench_args(__doc__, messages=5000, roundtrips=300, latency_budget=6.0, window=200)
     ap.add_argument("--path-budget", type=float, default=20.0,
                     help="seconds of throughput runs per path at most; a slower path gets fewer messages (20)")
-    ap.add_argument("--body-size", type=int, default=100, help="body bytes (100)")
     ap.add_argument("--users", default="1,50,200", help="memory: user counts (1,50,200)")
     ap.add_argument("--no-biboumi", action="store_true", help="switchboard and the ceilings only")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory phase")
-    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     args = ap.parse_args()
+    return run_bench("sb-bench-irc-", args.keep, lambda workdir, stack: bench(args, workdir, stack))
+
+
+def bench(args, workdir, stack):
     sizes = sorted({int(x) for x in args.users.split(",") if x.strip()})
     nusers = 0 if args.no_memory else max(sizes)
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    workdir = tempfile.mkdtemp(prefix="sb-bench-irc-")
-    server = ircd = None
-    clients, ircs, gws = [], [], []
     notes = []
     results = {}   # gw.short -> {"paths": {...}, "mem": {...}, "error": str}
     t_start = time.monotonic()
-    try:
-        if os.access(binary(), os.X_OK):
-            snapshot_binary(workdir)
-        comps = dict(COMPONENTS)
-        comps[BIB_DOMAIN] = BIB_SECRET
-        server = BenchProsody(os.path.join(workdir, "prosody"), nodelay=True, components=comps, log_level="warn")
-        names = ["u0"] + [f"m{i}" for i in range(nusers)]
-        add_accounts(server, names)
-        server.start()
-        ircd = Ngircd(os.path.join(workdir, "ngircd"), max_penalty_time=0, ping_timeout=600, pong_timeout=120).start()
+    if os.access(binary(), os.X_OK):
+        snapshot_binary(workdir)
+    comps = dict(COMPONENTS)
+    comps[BIB_DOMAIN] = BIB_SECRET
+    server = BenchProsody(os.path.join(workdir, "prosody"), nodelay=True, components=comps, log_level="warn")
+    stack.callback(server.cleanup)
+    names = ["u0"] + [f"m{i}" for i in range(nusers)]
+    add_accounts(server, names)
+    server.start()
+    ircd = Ngircd(os.path.join(workdir, "ngircd"), max_penalty_time=0, ping_timeout=600, pong_timeout=120)
+    stack.callback(ircd.cleanup)
+    ircd.start()
 
-        for u in names:
-            c = RawClient(server.c2s_port, u)
-            c.user = u
-            c.send("<presence/>")
-            clients.append(c)
-        u0, musers = clients[0], clients[1:]
-        a, b, obs = RawIrc(ircd.port, "benchA"), RawIrc(ircd.port, "benchB"), RawIrc(ircd.port, "benchObs")
-        ircs += [a, b, obs]
-        for c in (a, b):
-            c.join(CHAN)
-            c.join(CEIL_CHAN)
-        baseline = obs.users()
-        xe, ae, be = XmppEnd(u0), IrcEnd(a), IrcEnd(b)
-        all_x = [XmppEnd(c) for c in clients]
-        drain(all_x + [ae, be], 0.5)
-        pid = {"prosody": server.pid(), "ngircd": ircd.pid()}
-        size = args.body_size
+    clients = []
+    for u in names:
+        c = RawClient(server.c2s_port, u)
+        stack.callback(c.close)
+        c.user = u
+        c.send("<presence/>")
+        clients.append(c)
+    u0, musers = clients[0], clients[1:]
+    ircs = []
+    for nick in ("benchA", "benchB", "benchObs"):
+        ircs.append(RawIrc(ircd.port, nick))
+        stack.callback(ircs[-1].close)
+    a, b, obs = ircs
+    for c in (a, b):
+        c.join(CHAN)
+        c.join(CEIL_CHAN)
+    baseline = obs.users()
+    xe, ae, be = XmppEnd(u0), IrcEnd(a), IrcEnd(b)
+    all_x = [XmppEnd(c) for c in clients]
+    settle(all_x + [ae, be], 0.5)
+    pid = {"prosody": server.pid(), "ngircd": ircd.pid()}
+    size = args.body_size
 
-        # -- ceilings ----------------------------------------------------------------------
-        paths = {}
-        p = paths["irc"] = Path("IRC alone: client → ngIRCd → client", "IRC ceiling", {"ngircd": pid["ngircd"]})
-        measure(p, lambda n, t: privmsgs(CEIL_CHAN, n, size, "c" + t), args, ae, be, [xe])
-        p = paths["xmpp"] = Path("XMPP alone: client → Prosody → client", "XMPP ceiling",
-                                 {"prosody": pid["prosody"]})
-        measure(p, lambda n, t: chats(u0.bare, n, size, "p" + t), args, xe, xe, [ae, be])
-        rt = paths["irc_rt"] = Path("IRC round trip A → ngIRCd → B → ngIRCd → A", "IRC ceiling rt", {})
-        echo_b = IrcEnd(b, echo_to=CEIL_CHAN)
-        run_rt(rt, args, ae, ae, [echo_b, xe], lambda n, t: [f"PRIVMSG {CEIL_CHAN} :{body_text(i, size, t, 'BNCQ')}"
-                                                             f"\r\n".encode() for i in range(n)])
-        results["ceiling"] = {"paths": paths}
+    # -- ceilings ----------------------------------------------------------------------
+    paths = {}
+    p = paths["irc"] = Path("IRC alone: client → ngIRCd → client", "IRC ceiling", {"ngircd": pid["ngircd"]})
+    # A run takes tens of ms: more of them, for a median that one slow run cannot move.
+    measure_path(p, lambda n, t: privmsgs(CEIL_CHAN, n, size, "c" + t), args, ae, be, [xe],
+                 repeat=max(args.repeat, IRC_CEILING_RUNS))
+    p = paths["xmpp"] = Path("XMPP alone: client → Prosody → client", "XMPP ceiling", {"prosody": pid["prosody"]})
+    measure_path(p, lambda n, t: chat_stanzas(u0.bare, n, size, "p" + t), args, xe, xe, [ae, be])
+    rt = paths["irc_rt"] = Path("IRC round trip A → ngIRCd → B → ngIRCd → A", "IRC ceiling rt", {})
+    echo_b = IrcEnd(b, echo_to=CEIL_CHAN)
+    latencies(rt, lambda n, t: privmsgs(CEIL_CHAN, n, size, t, mark="BNCQ"), args, ae, ae, [echo_b, xe],
+              stall=STALL_LIMIT)
+    results["ceiling"] = {"paths": paths}
 
-        # -- gateways ------------------------------------------------------------------------
-        gws.append(SwitchboardGw(workdir, server, ircd))
-        if args.no_biboumi:
-            notes.append("Biboumi: skipped (--no-biboumi)")
-        else:
-            gws.append(BiboumiGw(workdir, server, ircd, history=False))
-            gws.append(BiboumiGw(workdir, server, ircd, history=True))
-        for gw in gws:
-            problem = gw.check()
-            if problem:
-                notes.append(f"{gw.name}: not measured: {problem}")
-                print(notes[-1], file=sys.stderr)
-                continue
-            res = results[gw.short] = {"paths": {}, "mem": {}}
-            try:
-                run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, all_x, pid, res)
-            except (Stuck, RuntimeError, OSError) as e:
-                res["error"] = f"{type(e).__name__}: {e}"
-                notes.append(f"{gw.name}: stopped early: {e} (log: {gw.log_path})")
-                print(notes[-1], file=sys.stderr)
-            finally:
-                gw.stop()
-                try:
-                    drain(all_x + [ae, be], 0.3)
-                    wait_users(obs, baseline, 15)
-                except (Stuck, RuntimeError, OSError) as e:
-                    notes.append(f"after {gw.name}: {e}")
-        report(args, results, gws, notes, time.monotonic() - t_start)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        for gw in gws:
+    # -- gateways ------------------------------------------------------------------------
+    gws = [SwitchboardGw(workdir, server, ircd)]
+    if args.no_biboumi:
+        notes.append("Biboumi: skipped (--no-biboumi)")
+    else:
+        gws.append(BiboumiGw(workdir, server, ircd, history=False))
+        gws.append(BiboumiGw(workdir, server, ircd, history=True))
+    for gw in gws:
+        stack.callback(gw.stop)
+        problem = gw.check()
+        if problem:
+            notes.append(f"{gw.name}: not measured: {problem}")
+            print(notes[-1], file=sys.stderr)
+            continue
+        res = results[gw.short] = {"paths": {}, "mem": {}}
+        try:
+            run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, all_x, pid, res)
+        except (Stuck, RuntimeError, OSError) as e:
+            res["error"] = f"{type(e).__name__}: {e}"
+            notes.append(f"{gw.name}: stopped early: {e} (log: {gw.log_path})")
+            print(notes[-1], file=sys.stderr)
+        finally:
             gw.stop()
-        for c in ircs:
-            c.close()
-        for c in clients:
-            c.close()
-        if ircd is not None:
-            ircd.cleanup()
-        if server is not None:
-            server.cleanup()
-        for proc in list(util.LIVE_PROCESSES):
-            util.kill_group(proc)
-        if args.keep:
-            print(f"logs kept in {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+            try:
+                settle(all_x + [ae, be], 0.3)
+                wait_users(obs, baseline, 15)
+            except (Stuck, RuntimeError, OSError) as e:
+                notes.append(f"after {gw.name}: {e}")
+    report(args, results, gws, notes, time.monotonic() - t_start)
 
 
-def measure(path, make, args, sender, receiver, others):
-    """make(n, tag) -> packets. A warm-up of up to 200 messages also sizes the timed
-    runs: a path slower than --path-budget allows gets fewer messages (shown in the
-    table), so one slow gateway cannot stretch the bench to many minutes. Then
-    `repeat` throughput runs (CPU measured over them) and one-way latencies. A path
-    that stops delivering is recorded (path.error) and the bench goes on."""
-    path.window, path.n = args.window, args.messages
-    try:
-        warm = min(200, args.messages)
-        secs = run_load(sender, receiver, others, make(warm, "w"), args.window)
-        fits = int(warm / secs * args.path_budget / max(1, args.repeat))
-        path.n = n = max(min(args.messages, fits), min(200, args.messages))
-        cpu0 = {k: cpu_seconds(p) for k, p in path.pids.items()}
-        cpu0["client"] = sum(os.times()[:2])
-        for rep in range(args.repeat):
-            path.rates.append(n / run_load(sender, receiver, others, make(n, f"r{rep}"), args.window))
-        cpu1 = {k: cpu_seconds(p) for k, p in path.pids.items()}
-        cpu1["client"] = sum(os.times()[:2])
-        path.cpu = {k: (cpu1[k] - cpu0[k]) * 1e6 / (n * args.repeat) for k in cpu0}  # ms per 1000
-        run_rt(path, args, sender, receiver, others, make)
-    except Stuck as e:
-        path.error = str(e)
-        print(f"{path.short}: {e}", file=sys.stderr)
-    drain([sender, receiver] + list(others), 0.3)
-    print(f"{path.short}: done ({', '.join(f'{r:,.0f}' for r in path.rates)} msg/s, {path.n} messages)",
-          file=sys.stderr, flush=True)
-
-
-def run_rt(path, args, sender, receiver, others, make):
-    """Latency: one message in flight, stopped after the latency budget."""
-    pk = make(args.roundtrips, "q")
-    deadline = time.perf_counter() + args.latency_budget
-    try:
-        for i in range(0, len(pk), 25):
-            run_load(sender, receiver, others, pk[i:i + 25], 1, path.lat)
-            if time.perf_counter() > deadline:
-                break
-    except Stuck as e:
-        path.error = str(e)
-    drain([sender, receiver] + list(others), 0.2)
+def measure_path(path, make, args, sender, receiver, others, **kwargs):
+    """benchlib.measure with this bench's sizing: a warm-up of up to 200 messages also
+    sizes the timed runs to --path-budget, so one slow gateway cannot stretch the
+    bench to many minutes (the table shows the smaller count)."""
+    measure(path, make, args, sender, receiver, others, warmup=200, path_budget=args.path_budget,
+            stall=STALL_LIMIT, **kwargs)
 
 
 def run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, all_x, pid, res):
     t0 = time.monotonic()
     gw.start([u0] + musers)
     print(f"{gw.short}: started (pid {gw.pid}) in {time.monotonic() - t0:.1f}s", file=sys.stderr, flush=True)
-    drain(all_x + [ae, be], 0.3)
+    settle(all_x + [ae, be], 0.3)
     if not args.no_memory:
         try:
             memory_phase(gw, musers, sizes, obs, baseline, all_x + [ae, be], res["mem"])
@@ -630,21 +540,21 @@ def run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, al
     wait_self_presence(u0)
     for line in (f"OPER {OPER_NAME} {OPER_PASSWORD}", "MODE u0 +F"):
         u0.send(f"<message to='{gw.server_jid()}' type='chat'><body>{line}</body></message>")
-    drain(all_x + [ae, be], 0.5)
+    settle(all_x + [ae, be], 0.5)
     if not a.whois_oper("u0"):
         res["note"] = "the raw OPER line did not make u0 an IRC operator: ngIRCd may throttle it"
-    drain(all_x + [ae, be], 0.3)
+    settle(all_x + [ae, be], 0.3)
     room = gw.room(CHAN)
     pids = {"gateway": gw.pid, **pid}
     paths = res["paths"]
     p = paths["out"] = Path("XMPP → IRC", "XMPP → IRC", pids)
-    measure(p, lambda n, t: groupchats(room, n, args.body_size, "o" + t), args, xe, ae, [be])
+    measure_path(p, lambda n, t: groupchats(room, n, args.body_size, "o" + t), args, xe, ae, [be])
     p = paths["in"] = Path("IRC → XMPP", "IRC → XMPP", pids)
-    measure(p, lambda n, t: privmsgs(CHAN, n, args.body_size, "i" + t), args, ae, xe, [be])
+    measure_path(p, lambda n, t: privmsgs(CHAN, n, args.body_size, "i" + t), args, ae, xe, [be])
     rt = paths["rt"] = Path("round trip", "round trip", {})
     echo_a = IrcEnd(a, echo_to=CHAN)
-    run_rt(rt, args, xe, xe, [echo_a, be],
-           lambda n, t: groupchats(room, n, args.body_size, t, mark="BNCQ"))
+    latencies(rt, lambda n, t: groupchats(room, n, args.body_size, t, mark="BNCQ"), args, xe, xe, [echo_a, be],
+              stall=STALL_LIMIT)
     res["rss_end"] = vm_rss_kib(gw.pid)
     leave_room(u0, room, "u0")
 
@@ -652,33 +562,29 @@ def run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, al
 # -- report --------------------------------------------------------------------------------------
 def report(args, results, gws, notes, elapsed):
     cpus, model, prosody_ver = machine()
-    ngircd_ver = version_of(["dpkg-query", "-W", "-f=${Version}", "ngircd"])
-    bib_ver = version_of(["dpkg-query", "-W", "-f=${Version}", "biboumi"])
     sb_ver = version_of([binary(), "--version"]) if os.access(binary(), os.X_OK) else "not built"
     print(f"# IRC gateways: switchboard vs Biboumi — {cpus} CPU(s), {model}")
-    print(f"switchboard {sb_ver}; Biboumi {bib_ver}; Prosody {prosody_ver} (nagle = false, no mod_limits); "
-          f"ngIRCd {ngircd_ver} (MaxPenaltyTime = 0, every IRC connection OPER + mode +F); raw-socket clients")
-    print(f"{args.messages} messages x {args.repeat} runs per path (median), {args.body_size}-byte bodies, window "
-          f"{args.window}; latency: up to {args.roundtrips} one-in-flight messages ({args.latency_budget:g} s max "
-          f"per path); gateways' flood control off; log level warning\n")
+    print(f"switchboard {sb_ver}; Biboumi {dpkg_version('biboumi')}; Prosody {prosody_ver} (nagle = false, no "
+          f"mod_limits); ngIRCd {dpkg_version('ngircd')} (MaxPenaltyTime = 0, every IRC connection OPER + mode +F); "
+          f"raw-socket clients (the IRC ones acknowledge at once: TCP_QUICKACK)")
+    print(f"{args.messages} messages x {args.repeat} runs per path (median; the IRC ceiling "
+          f"{max(args.repeat, IRC_CEILING_RUNS)} runs), {args.body_size}-byte bodies, window {args.window}; latency: "
+          f"up to {args.roundtrips} one-in-flight messages ({args.latency_budget:g} s max per path); gateways' flood "
+          f"control off; log level warning\n")
     ceil = results["ceiling"]["paths"]
-    crates = {k: statistics.median(ceil[k].rates) for k in ("irc", "xmpp") if ceil[k].rates}
-    slower = min(crates.values()) if crates else None
+    slower = min([ceil[k].median() for k in ("irc", "xmpp") if ceil[k].rates] or [0]) or None
 
     def rate(p):
-        return statistics.median(p.rates) if p and p.rates else None
+        return p.median() if p is not None else None
 
     def fmt_rate(p):
         r = rate(p)
         if r is None:
             return f"stuck: {p.error}" if p is not None and p.error else "—"
         out = f"{r:,.0f}"
-        if getattr(p, "n", args.messages) < args.messages:
+        if p.n is not None and p.n < args.messages:
             out += f" ({p.n} messages)"
         return out + (f" (then stuck: {p.error})" if p.error else "")
-
-    def lat(p):
-        return (f"{pct(p.lat, 50):.3f} | {pct(p.lat, 99):.3f}") if p is not None and p.lat else "— | —"
 
     def ratio(p):
         r = rate(p)
@@ -687,9 +593,9 @@ def report(args, results, gws, notes, elapsed):
     print("## Throughput and latency\n")
     print("| path | messages/s | one-way p50 ms | one-way p99 ms | ratio to slower ceiling |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| IRC ceiling: client → ngIRCd → client | {fmt_rate(ceil['irc'])} | {lat(ceil['irc'])} | "
+    print(f"| IRC ceiling: client → ngIRCd → client | {fmt_rate(ceil['irc'])} | {lat_cells(ceil['irc'])} | "
           f"{ratio(ceil['irc'])} |")
-    print(f"| XMPP ceiling: client → Prosody → client | {fmt_rate(ceil['xmpp'])} | {lat(ceil['xmpp'])} | "
+    print(f"| XMPP ceiling: client → Prosody → client | {fmt_rate(ceil['xmpp'])} | {lat_cells(ceil['xmpp'])} | "
           f"{ratio(ceil['xmpp'])} |")
     for gw in gws:
         res = results.get(gw.short)
@@ -698,52 +604,34 @@ def report(args, results, gws, notes, elapsed):
             continue
         for key, label in (("out", "XMPP → IRC"), ("in", "IRC → XMPP")):
             p = res["paths"].get(key)
-            print(f"| {gw.name}: {label} | {fmt_rate(p)} | {lat(p)} | {ratio(p)} |")
+            print(f"| {gw.name}: {label} | {fmt_rate(p)} | {lat_cells(p)} | {ratio(p)} |")
     print("\n## Round trip (one message in flight)\n")
     print("| path | p50 ms | p99 ms | round trips |")
     print("|---|---:|---:|---:|")
-    print(f"| IRC ceiling: A → ngIRCd → B (answers) → ngIRCd → A | {lat(ceil['irc_rt'])} | {len(ceil['irc_rt'].lat)} |")
+    print(f"| IRC ceiling: A → ngIRCd → B (answers) → ngIRCd → A | {lat_cells(ceil['irc_rt'])} | "
+          f"{len(ceil['irc_rt'].lat)} |")
     for gw in gws:
         res = results.get(gw.short)
         p = res["paths"].get("rt") if res else None
         if p is not None:
-            print(f"| {gw.name}: XMPP → gateway → IRC (answers) → gateway → XMPP | {lat(p)} | {len(p.lat)} |")
+            print(f"| {gw.name}: XMPP → gateway → IRC (answers) → gateway → XMPP | {lat_cells(p)} | {len(p.lat)} |")
 
-    print("\n## CPU ms per 1000 messages (throughput runs)\n")
-    cols = ("gateway", "prosody", "ngircd", "client")
-    print("| path | gateway | Prosody | ngIRCd | bench client (Python) |")
-    print("|---|---:|---:|---:|---:|")
-    for key, name in (("irc", "IRC ceiling"), ("xmpp", "XMPP ceiling")):
-        p = ceil[key]
-        print(f"| {name} | " + " | ".join(f"{p.cpu[c]:.1f}" if c in p.cpu else "—" for c in cols) + " |")
+    rows = [("IRC ceiling", ceil["irc"]), ("XMPP ceiling", ceil["xmpp"])]
     for gw in gws:
         res = results.get(gw.short)
         for key, label in (("out", "XMPP → IRC"), ("in", "IRC → XMPP")):
             p = res["paths"].get(key) if res else None
-            if p is not None and p.cpu:
-                print(f"| {gw.name}: {label} | " + " | ".join(f"{p.cpu[c]:.1f}" if c in p.cpu else "—"
-                                                                for c in cols) + " |")
+            if p is not None:
+                rows.append((f"{gw.name}: {label}", p))
+    cols = [("gateway", "gateway"), ("prosody", "Prosody"), ("ngircd", "ngIRCd"), ("client", "bench client (Python)")]
+    print("\n## CPU ms per 1000 messages (throughput runs)\n")
+    cpu_table(rows, cols)
+    print("\n## CPU, % of one core over the throughput runs\n")
+    print("Prosody, ngIRCd and the bench client are single-threaded: near 100 % is the bottleneck; a gateway far "
+          "below 100 % while another process is near it is not what limits the path.\n")
+    cpu_table(rows, cols, unit="%")
 
-    mems = [(gw, results[gw.short]["mem"]) for gw in gws if gw.short in results and results[gw.short]["mem"]]
-    if mems:
-        sizes = sorted({int(k.split()[1]) for _, m in mems for k in m if k.split()[-1].isdigit()})
-        cols = ["idle"] + [f"own {n}" for n in sizes] + ["own left"] + [f"shared {n}" for n in sizes] + \
-               ["shared left"]
-        print("\n## Memory: gateway VmRSS, MiB (each XMPP user has his own IRC connection)\n")
-        print("| gateway | " + " | ".join(c.replace("own", "own channels,").replace("shared", "one channel,")
-                                         .replace(", left", ": after leaving") for c in cols) + " |")
-        print("|---|" + "---:|" * len(cols))
-        for gw, m in mems:
-            print(f"| {gw.name} | " + " | ".join(f"{m[c] / 1024:.1f}" if c in m else "—" for c in cols) + " |")
-        if len(mems) > 1 and mems[0][0].short == "switchboard":
-            sbm = mems[0][1]
-            for gw, m in mems[1:]:
-                big = f"own {sizes[-1]}"
-                if big in sbm and big in m and "idle" in m:
-                    per_sb = (sbm[big] - sbm["idle"]) / sizes[-1]
-                    per_b = (m[big] - m["idle"]) / sizes[-1]
-                    print(f"\nper user (own channels, {sizes[-1]} users, above idle): switchboard "
-                          f"{per_sb:.0f} KiB, {gw.name} {per_b:.0f} KiB")
+    memory_report(gws, results)
 
     # switchboard vs Biboumi
     sbr = results.get("switchboard")
@@ -772,10 +660,71 @@ def report(args, results, gws, notes, elapsed):
             notes.append(f"{gw.name}: {res['note']}")
     if notes:
         print("\nnotes:\n" + "\n".join(f"- {n}" for n in notes))
-    print("\nthroughput runs (msg/s): " + "; ".join(
-        f"{k}/{pk}: " + ", ".join(f"{r:,.0f}" for r in p.rates)
-        for k, res in results.items() for pk, p in res["paths"].items() if p.rates))
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; bench took {elapsed:.0f} s")
+    print("\n" + runs_line([(f"{k}/{pk}", p) for k, res in results.items() for pk, p in res["paths"].items()]))
+    print(f"load average at the end: {load_average()}; bench took {elapsed:.0f} s")
+
+
+def memory_report(gws, results):
+    mems = [(gw, results[gw.short]["mem"]) for gw in gws if gw.short in results and results[gw.short]["mem"]]
+    if not mems:
+        return
+    sizes = sorted({int(k.split()[1]) for _, m in mems for k in m if k.split()[-1].isdigit()})
+    cols = ["idle"] + [f"own {n}" for n in sizes] + ["own left"] + [f"shared {n}" for n in sizes] + ["shared left"]
+    print("\n## Memory: gateway VmRSS, MiB (each XMPP user has his own IRC connection)\n")
+    print(f"Measured in this order: idle, all users in one shared channel, then each in his own channel; "
+          f"\"after leaving\" is {SETTLE_AFTER_LEAVE[-1]:g} s after the last leave.\n")
+    print("| gateway | " + " | ".join(c.replace("own", "own channels,").replace("shared", "one channel,")
+                                     .replace(", left", ": after leaving") for c in cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+    for gw, m in mems:
+        print(f"| {gw.name} | " + " | ".join(f"{m[c] / 1024:.1f}" if c in m else "—" for c in cols) + " |")
+    big = sizes[-1]
+    if len(mems) > 1 and mems[0][0].short == "switchboard":
+        sbm = mems[0][1]
+        for gw, m in mems[1:]:
+            if all(k in x for x in (sbm, m) for k in (f"own {big}", "own base")):
+                print(f"\nper user (own channels, {big} users, above VmRSS just before they joined, in a heap the "
+                      f"shared channel grew before): switchboard {(sbm[f'own {big}'] - sbm['own base']) / big:.0f} "
+                      f"KiB, {gw.name} {(m[f'own {big}'] - m['own base']) / big:.0f} KiB")
+
+    # The target: at most half Biboumi's memory per user in a shared channel, and memory
+    # returned when users leave.
+    def per_user(m):
+        if f"shared {big}" in m and "shared base" in m:
+            return (m[f"shared {big}"] - m["shared base"]) / big
+        return None
+
+    def returned(m, key):
+        grown = m.get(f"shared {big}", 0) - m.get("shared base", 0)
+        if key not in m or grown <= 0:
+            return "—"
+        return f"{(m[f'shared {big}'] - m[key]) * 100.0 / grown:.0f} %"
+
+    after = [f"{a:g}" for a in SETTLE_AFTER_LEAVE]
+    print(f"\n## Memory per user in one shared channel ({big} users)\n")
+    print(f"KiB per user above the VmRSS just before they joined; returned: share of that growth given back "
+          f"{after[0]} s and {after[1]} s after the last of them left.\n")
+    print(f"| gateway | before joins MiB | {big} users MiB | KiB per user | +{after[0]} s MiB | returned at "
+          f"+{after[0]} s | +{after[1]} s MiB | returned at +{after[1]} s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+
+    def mib(m, k):
+        return f"{m[k] / 1024:.1f}" if k in m else "—"
+
+    for gw, m in mems:
+        pu = per_user(m)
+        print(f"| {gw.name} | {mib(m, 'shared base')} | {mib(m, f'shared {big}')} | "
+              f"{f'{pu:.1f}' if pu is not None else '—'} | {mib(m, 'shared left 1s')} | "
+              f"{returned(m, 'shared left 1s')} | {mib(m, 'shared left')} | {returned(m, 'shared left')} |")
+    if len(mems) > 1 and mems[0][0].short == "switchboard" and per_user(mems[0][1]):
+        sb = per_user(mems[0][1])
+        print()
+        for gw, m in mems[1:]:
+            other = per_user(m)
+            if other and other > 0:
+                r = sb / other
+                print(f"switchboard / {gw.name}, KiB per user in the shared channel: {r:.3f} "
+                      f"(target ≤ 0.50: {'met' if r <= 0.5 else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -36,18 +36,14 @@ set_tcp_nodelay true
 _SAVE_RX = re.compile(r"Saving in-memory database")
 
 
-class Mosquitto:
+class Mosquitto(util.ManagedServer):
     name = "mosquitto"
 
     def __init__(self, workdir, port=None, tls=None, password_file=None):
-        self.workdir = str(workdir)
-        os.makedirs(self.workdir, exist_ok=True)
-        self.port = port or util.free_port()
+        super().__init__(workdir, port)
         self.config_path = os.path.join(self.workdir, "mosquitto.conf")
         self.log_path = os.path.join(self.workdir, "mosquitto.log")
         self.stdout_path = os.path.join(self.workdir, "mosquitto.stdout")
-        self.proc = None
-        self.starts = 0
         self.tls = dict(tls) if tls else None
         # Listener-scoped lines go right after `listener` (mosquitto applies them to the last one).
         listener_extra = ""
@@ -65,47 +61,8 @@ class Mosquitto:
         """The broker address as switchboard's `broker` key wants it."""
         return f"{'ssl' if self.tls else 'tcp'}://{HOST}:{self.port}"
 
-    # -- lifecycle ---------------------------------------------------------
-    def start(self, timeout=15):
-        assert not self.alive(), "mosquitto already running"
-        with open(self.log_path, "ab") as f:
-            f.write(f"===== harness: start #{self.starts + 1} =====\n".encode())
-        self.proc = util.spawn([MOSQUITTO, "-c", self.config_path], self.stdout_path, cwd=self.workdir)
-        self.starts += 1
-        util.register_log("mosquitto", self.log_path)
-        try:
-            util.wait_ports([self.port], timeout, self.proc, "mosquitto")
-        except Exception:
-            self.kill()
-            raise
-        return self
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    def stop(self, timeout=10):
-        """Graceful stop (SIGTERM: persistence saved), SIGKILL after `timeout`."""
-        if self.proc is None:
-            return None
-        rc = util.stop_group(self.proc, term_timeout=timeout)
-        self.proc = None
-        util.wait_port_closed(self.port, 10)
-        return rc
-
-    def kill(self):
-        """kill -9, as a crash would."""
-        if self.proc is None:
-            return
-        util.kill_group(self.proc)
-        self.proc = None
-        util.wait_port_closed(self.port, 10)
-
-    def restart(self):
-        self.stop()
-        return self.start()
+    def _argv(self):
+        return [MOSQUITTO, "-c", self.config_path]
 
     def checkpoint(self, timeout=10):
         """Waits for the next autosave of the persistence file, so that sessions and
@@ -116,17 +73,6 @@ class Mosquitto:
         util.wait_for(lambda: self._saves() >= before + 2, timeout, interval=0.1,
                       what="mosquitto to save its database")
 
-    def cleanup(self):
-        self.stop()
-        util.unregister_log("mosquitto")
-
     # -- observation ---------------------------------------------------------
-    def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-
     def _saves(self):
         return len(_SAVE_RX.findall(self.log()))

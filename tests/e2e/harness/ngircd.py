@@ -60,21 +60,17 @@ Password = {oper_password}
 """
 
 
-class Ngircd:
+class Ngircd(util.ManagedServer):
     name = "ngircd"
 
     def __init__(self, workdir, port=None, *, server_name=SERVER_NAME, max_penalty_time=None,
                  ping_timeout=30, pong_timeout=20, extra="", options=""):
         """`max_penalty_time=0` switches ngIRCd's penalty (flood) delays off (the bench);
         `extra` is appended as is (e.g. [Channel] blocks), `options` goes into [Options]."""
-        self.workdir = str(workdir)
-        os.makedirs(self.workdir, exist_ok=True)
-        self.port = port or util.free_port()
+        super().__init__(workdir, port)
         self.server_name = server_name
         self.config_path = os.path.join(self.workdir, "ngircd.conf")
         self.log_path = os.path.join(self.workdir, "ngircd.log")
-        self.proc = None
-        self.starts = 0
         limits = f"MaxPenaltyTime = {max_penalty_time}" if max_penalty_time is not None else ""
         with open(self.config_path, "w") as f:
             f.write(CONFIG.format(name=server_name, host=HOST, port=self.port, workdir=self.workdir,
@@ -92,57 +88,6 @@ class Ngircd:
                            timeout=20, stdin=subprocess.DEVNULL)
         return r.returncode, r.stdout + r.stderr
 
-    # -- lifecycle ---------------------------------------------------------
-    def start(self, timeout=15):
-        assert not self.alive(), "ngircd already running"
-        with open(self.log_path, "ab") as f:
-            f.write(f"===== harness: start #{self.starts + 1} =====\n".encode())
+    def _argv(self):
         # -n: foreground, logging to stdout/stderr (our log file); -p: no server links.
-        self.proc = util.spawn([NGIRCD, "-n", "-p", "-f", self.config_path], self.log_path, cwd=self.workdir)
-        self.starts += 1
-        util.register_log("ngircd", self.log_path)
-        try:
-            util.wait_ports([self.port], timeout, self.proc, "ngircd")
-        except Exception:
-            self.kill()
-            raise
-        return self
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    def stop(self, timeout=10):
-        """Graceful stop (SIGTERM: ngIRCd sends ERROR/QUIT to its clients), SIGKILL after `timeout`."""
-        if self.proc is None:
-            return None
-        rc = util.stop_group(self.proc, term_timeout=timeout)
-        self.proc = None
-        util.wait_port_closed(self.port, 10)
-        return rc
-
-    def kill(self):
-        """kill -9, as a crash would: clients see their connection reset, nothing else."""
-        if self.proc is None:
-            return
-        util.kill_group(self.proc)
-        self.proc = None
-        util.wait_port_closed(self.port, 10)
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
-    def cleanup(self):
-        self.stop()
-        util.unregister_log("ngircd")
-
-    # -- observation ---------------------------------------------------------
-    def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
+        return [NGIRCD, "-n", "-p", "-f", self.config_path]

@@ -1,4 +1,5 @@
-"""Small shared helpers: free ports, bounded waits, process groups, log tails."""
+"""Small shared helpers: free ports, bounded waits, process groups, log tails, and
+ManagedServer, the lifecycle of a server process on a fixed loopback port."""
 import os
 import signal
 import socket
@@ -139,3 +140,81 @@ def kill_group(proc, timeout=10.0):
     except TimeoutError:
         signal_group(proc, signal.SIGKILL)
     LIVE_PROCESSES.discard(proc)
+
+
+class ManagedServer:
+    """One server process of the harness (mosquitto, ngIRCd) on a fixed loopback
+    port: `port` is taken free at construction and kept, so that start() after
+    stop() or kill() comes back where clients expect it, as a restarted server
+    would. A subclass writes its config and sets `name` (the log registration name),
+    `config_path`, `log_path` and `_argv()`; `stdout_path` is where the process's
+    own output goes (the log itself unless the server writes its log elsewhere).
+    start() writes a "===== harness: start #N =====" line into the log, so a test
+    can tell starts apart; stop() is SIGTERM then SIGKILL, kill() is kill -9 of the
+    process group; both wait until the port is closed."""
+    name = "server"
+    stdout_path = None
+
+    def __init__(self, workdir, port=None):
+        self.workdir = str(workdir)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.port = port or free_port()
+        self.proc = None
+        self.starts = 0
+
+    def _argv(self):
+        raise NotImplementedError
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self, timeout=15):
+        assert not self.alive(), f"{self.name} already running"
+        with open(self.log_path, "ab") as f:
+            f.write(f"===== harness: start #{self.starts + 1} =====\n".encode())
+        self.proc = spawn(self._argv(), self.stdout_path or self.log_path, cwd=self.workdir)
+        self.starts += 1
+        register_log(self.name, self.log_path)
+        try:
+            wait_ports([self.port], timeout, self.proc, self.name)
+        except Exception:
+            self.kill()
+            raise
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def stop(self, timeout=10):
+        """Graceful stop (SIGTERM), SIGKILL after `timeout`; returns the exit code."""
+        if self.proc is None:
+            return None
+        rc = stop_group(self.proc, term_timeout=timeout)
+        self.proc = None
+        wait_port_closed(self.port, 10)
+        return rc
+
+    def kill(self):
+        """kill -9, as a crash would."""
+        if self.proc is None:
+            return
+        kill_group(self.proc)
+        self.proc = None
+        wait_port_closed(self.port, 10)
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        self.stop()
+        unregister_log(self.name)
+
+    # -- observation ---------------------------------------------------------
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
