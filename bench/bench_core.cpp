@@ -112,10 +112,13 @@ int main(int argc, char** argv) {
         for (auto& eff : core.on_stanza(st)) {
           if (auto* tt = std::get_if<mapping::ToTransport>(&eff)) transport.send(std::move(tt->command));
           else if (auto* ss = std::get_if<mapping::SendStanza>(&eff)) session.send(std::move(ss->stanza));
+          else if (auto* sx = std::get_if<mapping::SendXml>(&eff)) session.send_xml(std::move(sx->xml));
         }
         for (auto& ev : transport.pending)
-          for (auto& eff : core.on_event(std::move(ev)))
+          for (auto& eff : core.on_event(std::move(ev))) {
             if (auto* ss = std::get_if<mapping::SendStanza>(&eff)) session.send(std::move(ss->stanza));
+            else if (auto* sx = std::get_if<mapping::SendXml>(&eff)) session.send_xml(std::move(sx->xml));
+          }
         transport.pending.clear();
       }
       out_bytes += session.take_output().size();  // one write per read, as the link batches

@@ -7,7 +7,7 @@ PKGS=(
   libboost1.74-dev libboost-system1.74-dev
   libpugixml-dev libpaho-mqttpp-dev libpaho-mqtt-dev libcurl4-openssl-dev
   nlohmann-json3-dev doctest-dev libsqlite3-dev libtomlplusplus-dev
-  libspdlog-dev libfmt-dev libssl-dev
+  libspdlog-dev libfmt-dev libssl-dev libjemalloc-dev
   clang libclang-rt-14-dev
   prosody ejabberd mosquitto mosquitto-clients ngircd biboumi
   python3-slixmpp python3-paho-mqtt python3-pytest python3-aiohttp python3-cryptography

@@ -111,16 +111,20 @@ void DomainRuntime::on_stanza(xmpp::Stanza&& s) {
 }
 
 void DomainRuntime::execute(mapping::Effects effects, std::chrono::steady_clock::time_point started) {
+  // The link's own token for a stanza made from a transport event's delivery token.
+  auto link_token_for = [this](std::uint64_t token) -> std::uint64_t {
+    if (!token) return 0;
+    const auto link_token = next_token_++;
+    delivery_of_link_token_[link_token] = token;
+    ++delivery_pending_[token];
+    return link_token;
+  };
   for (auto& effect : effects) {
     if (auto* st = std::get_if<mapping::SendStanza>(&effect)) {
       if (st->stanza.type() == "error") m_stanza_errors_->inc();
-      std::uint64_t link_token = 0;
-      if (st->token) {
-        link_token = next_token_++;
-        delivery_of_link_token_[link_token] = st->token;
-        ++delivery_pending_[st->token];
-      }
-      link_->send(std::move(st->stanza), link_token);
+      link_->send(std::move(st->stanza), link_token_for(st->token));
+    } else if (auto* sx = std::get_if<mapping::SendXml>(&effect)) {
+      link_->send_xml(std::move(sx->xml), link_token_for(sx->token));
     } else if (auto* tt = std::get_if<mapping::ToTransport>(&effect)) {
       if (std::holds_alternative<transport::OutboundMessage>(tt->command)) m_to_legacy_->inc();
       transport_->send(std::move(tt->command));

@@ -161,7 +161,7 @@ void ComponentLink::send_xml(std::string xml, std::uint64_t token) {
 }
 
 void ComponentLink::pull_output() {
-  if (auto out = session_.take_output(); !out.empty()) pending_ += out;
+  session_.take_output_into(pending_);
 }
 
 void ComponentLink::schedule_flush() {

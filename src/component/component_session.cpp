@@ -73,12 +73,15 @@ void ComponentSession::on_disconnected() {
 
 void ComponentSession::on_bytes(std::string_view data) {
   if (state_ == SessionState::Disconnected || failure_) return;
-  std::vector<FramerEvent> events;
+  // One vector kept across reads: no allocation per read once it has grown.
+  auto events = std::move(events_);
+  events.clear();
   framer_.feed(data, events);
   for (auto& ev : events) {
     if (failure_) break;
     handle_event(ev);
   }
+  events_ = std::move(events);
   if (state_ == SessionState::Ready && !failure_) write_waiting();
 }
 
@@ -112,15 +115,15 @@ void ComponentSession::handle_event(FramerEvent& ev) {
       return;
     }
     case FramerEvent::Kind::Element:
-      handle_element(ev.data);
+      handle_element(std::move(ev.data));
       return;
   }
 }
 
-void ComponentSession::handle_element(std::string_view bytes) {
+void ComponentSession::handle_element(std::string&& bytes) {
   if (log_->should_log(spdlog::level::debug))
-    log_->debug("recv {}", bytes.substr(0, 2000));
-  auto parsed = Stanza::parse(bytes);
+    log_->debug("recv {}", std::string_view(bytes).substr(0, 2000));
+  auto parsed = Stanza::parse_owned(std::move(bytes));
   if (!parsed) {
     fail("not-well-formed", "unparseable element from the server", false, true);
     return;
@@ -195,7 +198,11 @@ void ComponentSession::send(Stanza&& stanza, std::uint64_t token) {
   enqueue(Entry{next_seq_++, std::move(xml), token});
 }
 
-void ComponentSession::send_xml(std::string xml, std::uint64_t token) { enqueue(Entry{next_seq_++, std::move(xml), token}); }
+void ComponentSession::send_xml(std::string xml, std::uint64_t token) {
+  if (log_->should_log(spdlog::level::debug))
+    log_->debug("send {}", std::string_view(xml).substr(0, 2000));
+  enqueue(Entry{next_seq_++, std::move(xml), token});
+}
 
 void ComponentSession::write_waiting() {
   if (waiting_.empty()) return;
@@ -257,15 +264,25 @@ void ComponentSession::close() {
   }
 }
 
-std::string ComponentSession::take_output() {
+void ComponentSession::take_output_into(std::string& into) {
   // A proof ping after the drained batch, when one is due (see SessionConfig).
   if (state_ == SessionState::Ready && ping_id_.empty() && !unproven_.empty() &&
       (!proof_ping_ever_ || unproven_.size() >= cfg_.proof_batch ||
        clock_.now() - last_proof_ping_ >= cfg_.proof_interval))
     write_ping();
-  if (!out_.empty()) last_write_ = clock_.now();
+  if (out_.empty()) return;
+  last_write_ = clock_.now();
+  if (into.empty()) {
+    into.swap(out_);  // out_ takes over into's spare capacity
+  } else {
+    into += out_;
+  }
+  out_.clear();
+}
+
+std::string ComponentSession::take_output() {
   std::string s;
-  s.swap(out_);
+  take_output_into(s);
   return s;
 }
 

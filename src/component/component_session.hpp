@@ -73,12 +73,15 @@ class ComponentSession {
   // Queues a stanza; `token` (non-zero) is reported by take_proven() once the
   // server has provably read it (used to ack durable spools / backends).
   void send(Stanza&& stanza, std::uint64_t token = 0);
-  void send_xml(std::string xml, std::uint64_t token = 0);  // already serialized (spool replay)
+  void send_xml(std::string xml, std::uint64_t token = 0);  // already serialized (spool replay, SendXml)
   // Graceful stop: writes what may be written and </stream:stream>.
   void close();
 
   // ---- outputs, drained by the link after each call ----
   std::string take_output();                   // bytes to write now (may be empty)
+  // The same bytes appended to `into`; the session keeps its buffer's capacity, so a
+  // busy link does not regrow it for every batch.
+  void take_output_into(std::string& into);
   std::vector<Stanza> take_received();         // stanzas for the core
   std::vector<std::uint64_t> take_proven();    // tokens now proven delivered
   std::optional<SessionFailure> take_failure();// connection must be dropped
@@ -98,7 +101,7 @@ class ComponentSession {
     std::uint64_t token;
   };
   void handle_event(FramerEvent& ev);
-  void handle_element(std::string_view bytes);
+  void handle_element(std::string&& bytes);  // parsed in place (Stanza::parse_owned)
   void fail(std::string condition, std::string text, bool by_peer, bool send_stream_error);
   void write_waiting();
   void write_ping();
@@ -107,6 +110,7 @@ class ComponentSession {
   SessionConfig cfg_;
   const Clock& clock_;
   StreamFramer framer_;
+  std::vector<FramerEvent> events_;  // reused by on_bytes
   SessionState state_ = SessionState::Disconnected;
   std::deque<Entry> waiting_;    // not yet written on this connection
   std::deque<Entry> unproven_;   // written, not yet proven read

@@ -3,12 +3,16 @@
 #include <cstring>
 
 #include "component/namespaces.hpp"
+#include "component/xml_memory.hpp"
 #include "component/xml_text.hpp"
 
 namespace sb::xmpp {
 namespace {
 
 constexpr const char* kXmlNs = "http://www.w3.org/XML/1998/namespace";
+
+// Links xml_memory.cpp, whose static initializer gives pugixml its page cache.
+[[maybe_unused]] const bool kXmlMemoryLinked = xml_memory::installed();
 
 // pugixml 1.13 takes NUL-terminated names only.
 std::string z(std::string_view s) { return std::string(s); }
@@ -24,6 +28,18 @@ pugi::xml_attribute find_decl(const pugi::xml_node& e, std::string_view prefix) 
     }
   }
   return {};
+}
+
+// Sets an attribute's or node's value to foreign text made valid (xml_text.hpp);
+// clean text (nearly all) is copied once, straight into the document.
+template <class Target>
+void set_sanitized(Target t, std::string_view text) {
+  if (is_clean_text(text)) {
+    t.set_value(text.data(), text.size());
+  } else {
+    const auto clean = sanitize_text(text);
+    t.set_value(clean.data(), clean.size());
+  }
 }
 
 struct StringWriter : pugi::xml_writer {
@@ -107,18 +123,35 @@ void set_text(pugi::xml_node n, std::string_view text) {
     c = next;
   }
   if (text.empty()) return;
-  n.append_child(pugi::node_pcdata).set_value(sanitize_text(text).c_str());
+  set_sanitized(n.append_child(pugi::node_pcdata), text);
 }
+
+namespace {
+// parse_default is what XML 1.0 requires and nothing more: escapes (§4.6),
+// CDATA, end-of-line (§2.11) and attribute-value normalisation (§3.3.3);
+// comments, PIs and DOCTYPE are not kept (the framer already refused them).
+// Added: parse_ws_pcdata, so a body of only spaces (what the user typed)
+// survives.
+constexpr unsigned kParseFlags = pugi::parse_default | pugi::parse_ws_pcdata;
+}  // namespace
 
 std::optional<Stanza> Stanza::parse(std::string_view xml) {
   Stanza s;
-  // parse_default is what XML 1.0 requires and nothing more: escapes (§4.6),
-  // CDATA, end-of-line (§2.11) and attribute-value normalisation (§3.3.3);
-  // comments, PIs and DOCTYPE are not kept (the framer already refused them).
-  // Added: parse_ws_pcdata, so a body of only spaces (what the user typed)
-  // survives.
-  const unsigned flags = pugi::parse_default | pugi::parse_ws_pcdata;
-  const auto r = s.doc_.load_buffer(xml.data(), xml.size(), flags, pugi::encoding_utf8);
+  const auto r = s.doc_.load_buffer(xml.data(), xml.size(), kParseFlags, pugi::encoding_utf8);
+  return checked(std::move(s), r);
+}
+
+std::optional<Stanza> Stanza::parse_owned(std::string&& xml) {
+  // A short string lives inside the std::string object (SSO) and would move with
+  // it; only a heap buffer stays put when the Stanza is moved.
+  if (xml.size() < 64) return parse(xml);
+  Stanza s;
+  s.buf_ = std::move(xml);
+  const auto r = s.doc_.load_buffer_inplace(s.buf_.data(), s.buf_.size(), kParseFlags, pugi::encoding_utf8);
+  return checked(std::move(s), r);
+}
+
+std::optional<Stanza> Stanza::checked(Stanza s, pugi::xml_parse_result r) {
   if (!r) return std::nullopt;
   int elements = 0;
   for (auto c = s.doc_.first_child(); c; c = c.next_sibling()) {
@@ -161,7 +194,7 @@ Stanza& Stanza::set_attr(const char* name, std::string_view value) {
   }
   auto a = r.attribute(name);
   if (!a) a = r.append_attribute(name);
-  a.set_value(sanitize_text(value).c_str());
+  set_sanitized(a, value);
   return *this;
 }
 

@@ -35,6 +35,9 @@ class Stanza {
   // Parses one complete element (as produced by StreamFramer). nullopt if not
   // well-formed XML. Does not check stanza semantics.
   static std::optional<Stanza> parse(std::string_view xml);
+  // The same, parsing in place: the stanza keeps `xml` as its text storage, so no
+  // copy of the element is made (the receive path: StreamFramer's bytes).
+  static std::optional<Stanza> parse_owned(std::string&& xml);
   // A new empty top-level element: Stanza::make("message").
   static Stanza make(std::string_view name);
 
@@ -58,7 +61,10 @@ class Stanza {
 
  private:
   Stanza() = default;
+  // Checks a parsed document holds exactly one element and drops whitespace around it.
+  static std::optional<Stanza> checked(Stanza s, pugi::xml_parse_result r);
   pugi::xml_document doc_;
+  std::string buf_;  // parse_owned's text: doc_'s strings point into it (heap, so moves keep it)
 };
 
 }  // namespace sb::xmpp

@@ -29,6 +29,23 @@ std::string sanitize_text(std::string_view in) {
   return out;
 }
 
+bool is_clean_text(std::string_view in) {
+  std::size_t i = 0;
+  while (i < in.size()) {
+    const auto b = static_cast<unsigned char>(in[i]);
+    if (b >= 0x20 && b < 0x80) {
+      ++i;
+      continue;
+    }
+    // The same decisions as sanitize_text, without the output.
+    std::size_t len = 1;
+    const long cp = utf8::decode(in, i, len);
+    if (cp < 0 || !utf8::xml_char(static_cast<char32_t>(cp))) return false;
+    i += len;
+  }
+  return true;
+}
+
 bool is_valid_utf8(std::string_view in) { return utf8::valid(in); }
 
 std::string xml_escape(std::string_view in) {

@@ -11,6 +11,9 @@ namespace sb::xmpp {
 // U+FFFD; C0 controls except TAB, LF, CR, plus U+FFFE/U+FFFF, are removed.
 // Escaping of <, &, > and quotes is done by the serializer, not here.
 std::string sanitize_text(std::string_view in);
+// True when sanitize_text(in) == in: the text can go into XML as it is (the common
+// case, checked without building a copy).
+bool is_clean_text(std::string_view in);
 
 // True if `in` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool is_valid_utf8(std::string_view in);

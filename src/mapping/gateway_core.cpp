@@ -169,7 +169,7 @@ struct GatewayCore::Impl : detail::CoreState {
   using detail::CoreState::CoreState;
   Effects count(Effects out) {
     for (const auto& e : out)
-      if (std::holds_alternative<SendStanza>(e)) ++stanzas_out_;
+      if (std::holds_alternative<SendStanza>(e) || std::holds_alternative<SendXml>(e)) ++stanzas_out_;
     return out;
   }
 };

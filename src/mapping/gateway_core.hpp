@@ -30,8 +30,14 @@ struct SendStanza {
   xmpp::Stanza stanza;
   std::uint64_t token = 0;
 };
+// A message stanza already serialised (xmpp::message_text), with its XEP-0359
+// origin-id: the hot path's form of SendStanza, written as it is.
+struct SendXml {
+  std::string xml;
+  std::uint64_t token = 0;
+};
 struct ToTransport { transport::Command command; };
-using Effect = std::variant<SendStanza, ToTransport>;
+using Effect = std::variant<SendStanza, SendXml, ToTransport>;
 using Effects = std::vector<Effect>;
 
 struct CoreConfig {

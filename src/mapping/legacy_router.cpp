@@ -81,7 +81,7 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     // XEP-0184 §5.4: only a message with an id can be acknowledged.
     m.want_outcome = s.child("request", xmpp::ns::receipts) && !s.id().empty();
     p.receipt = m.want_outcome;
-    m.origin = encode_origin(p);
+    if (tr_.keeps_commands_durably()) m.origin = encode_origin(p);
     pending_.put(ref, std::move(p));
     return to_transport(out, std::move(m));
   }

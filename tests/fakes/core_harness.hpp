@@ -75,6 +75,11 @@ class CoreHarness {
     for (auto& e : effects) {
       if (auto* s = std::get_if<mapping::SendStanza>(&e)) {
         out.stanzas.push_back(std::move(s->stanza));
+      } else if (auto* x = std::get_if<mapping::SendXml>(&e)) {
+        // Text the core wrote itself: it must be one well-formed stanza.
+        auto parsed = xmpp::Stanza::parse(x->xml);
+        REQUIRE_MESSAGE(parsed, "SendXml is not well-formed: " << x->xml);
+        out.stanzas.push_back(std::move(*parsed));
       } else if (auto* t = std::get_if<mapping::ToTransport>(&e)) {
         out.commands.push_back(t->command);
         tr.send(std::move(t->command));

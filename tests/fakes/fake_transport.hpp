@@ -59,6 +59,8 @@ class FakeTransport final : public transport::Transport {
   }
   std::vector<transport::Field> settings_fields() const override { return settings; }
   bool requires_registration() const override { return needs_registration; }
+  bool durable = true;
+  bool keeps_commands_durably() const override { return durable; }
   std::optional<std::string> gateway_prompt() const override { return prompt; }
   std::optional<std::string> gateway_resolve(std::string_view input) const override {
     return resolve ? resolve(input) : std::nullopt;

@@ -10,7 +10,11 @@
 //    to the same bytes (fixed point);
 //  - an Element never exceeds the configured maximum;
 //  - a JID that parses prints to a string that parses to the same JID;
-//    XEP-0106 unescape(escape(x)) == x.
+//    XEP-0106 unescape(escape(x)) == x;
+//  - parse_owned (in place) gives the same stanza as parse;
+//  - is_clean_text(x) says exactly whether sanitize_text(x) == x;
+//  - message_text with foreign text in every field parses, and reads back as the
+//    sanitised text.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "component/jid.hpp"
+#include "component/message_text.hpp"
 #include "component/stanza.hpp"
 #include "component/stream_framer.hpp"
 #include "component/xml_text.hpp"
@@ -56,6 +61,8 @@ void check_element(const std::string& xml, std::size_t max) {
   auto st = Stanza::parse(xml);
   if (!st) fail("framed element does not parse", xml);
   const std::string once = st->str();
+  auto owned = Stanza::parse_owned(std::string(xml));
+  if (!owned || owned->str() != once) fail("parse_owned differs from parse", xml);
   auto re = Stanza::parse(once);
   if (!re) fail("serialisation does not re-parse", once);
   if (re->str() != once) fail("serialisation is not a fixed point", once);
@@ -66,6 +73,22 @@ void check_element(const std::string& xml, std::size_t max) {
   if (!is_valid_utf8(clean)) fail("sanitize_text output is not UTF-8");
 }
 
+void check_clean(std::string_view s) {
+  if (is_clean_text(s) != (sanitize_text(s) == s)) fail("is_clean_text disagrees with sanitize_text", s);
+  const std::string subject(s.substr(0, 64));
+  MessageText m{.from = s.substr(0, 40), .to = "alice@example.org", .type = "chat", .id = s.substr(0, 30)};
+  m.subject = &subject;
+  m.body = s;
+  m.origin_id = s.substr(0, 20);
+  const auto text = message_text(m);
+  auto st = Stanza::parse(text);
+  if (!st) fail("message_text is not well-formed", text);
+  if (st->id() != sanitize_text(m.id)) fail("message_text id differs", text);
+  if (!m.from.empty() && st->from() != sanitize_text(m.from)) fail("message_text from differs", text);
+  if (!s.empty() && child_text(st->root(), "body", "jabber:component:accept") != sanitize_text(s))
+    fail("message_text body differs", text);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -74,6 +97,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::uint32_t seed = (std::uint32_t(data[1]) << 8 | data[2]) | 1u;
   const std::size_t max = (std::size_t(data[3]) + 1) * 256;
   const std::string_view in(reinterpret_cast<const char*>(data + 4), size - 4);
+
+  check_clean(in);  // raw bytes: any mix of controls, broken and valid UTF-8
 
   std::vector<FramerEvent> whole;
   {

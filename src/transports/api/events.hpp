@@ -111,7 +111,8 @@ struct OutboundMessage {
   std::string id;             // the stanza's XEP-0359 origin-id, else its id: for MUC reflections
   bool want_outcome = false;  // a XEP-0184 receipt was requested
   // Opaque to transports: who to answer and how. A transport that keeps commands
-  // durably (beyond this process) stores it and returns it in SendOutcome::origin.
+  // durably (beyond this process) stores it and returns it in SendOutcome::origin;
+  // empty for one whose keeps_commands_durably() is false.
   std::string origin;
 };
 

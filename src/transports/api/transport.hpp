@@ -116,6 +116,11 @@ class Transport {
   // Admin statistics: name/value lines for the statistics command.
   virtual std::vector<std::pair<std::string, std::string>> stats() const { return {}; }
 
+  // Does this transport keep commands beyond this process (and so need
+  // OutboundMessage::origin to answer them after a restart)? A transport that
+  // answers only within the run says no and the core skips encoding it.
+  virtual bool keeps_commands_durably() const { return true; }
+
   // Every stanza made from the event with this InboundMessage::delivery_token has
   // been proven read by the XMPP server (or none was made).
   virtual void delivered(std::uint64_t token) { (void)token; }

@@ -1,6 +1,7 @@
 // IRC line parser and serialiser (SPEC §7; RFC 2812 §2.3.1, IRCv3 message-tags).
 // See irc_message.hpp for the contract; the comments here say why each rule is so.
 #include "transports/irc/irc_message.hpp"
+#include <algorithm>
 
 namespace sb::transport::irc {
 namespace {
@@ -60,12 +61,15 @@ std::string_view next_word(std::string_view s, std::size_t& pos) {
   return w;
 }
 
-std::string without(std::string_view s, bool (*drop)(char)) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s)
-    if (!drop(c)) out += c;
-  return out;
+// s without the characters `drop` selects. Nearly always there are none: then s
+// itself comes back and nothing is copied; otherwise the copy is made in `scratch`.
+std::string_view without(std::string_view s, bool (*drop)(char), std::string& scratch) {
+  auto it = std::find_if(s.begin(), s.end(), drop);
+  if (it == s.end()) return s;
+  scratch.assign(s.begin(), it);
+  for (++it; it != s.end(); ++it)
+    if (!drop(*it)) scratch += *it;
+  return scratch;
 }
 
 bool breaks_word(char c) { return breaks_line(c) || c == ' '; }
@@ -127,7 +131,11 @@ std::string serialize(const IrcMessage& m) {
   if (command.empty()) return {};  // nothing a server could act on
 
   std::string out;
-  auto prefix = without(m.prefix, breaks_word);
+  std::size_t size = m.prefix.size() + command.size() + 3;
+  for (auto& p : m.params) size += p.size() + 2;
+  out.reserve(size);
+  std::string scratch;
+  auto prefix = without(m.prefix, breaks_word, scratch);
   if (!prefix.empty()) out.append(":").append(prefix).append(" ");
   out += command;
   for (std::size_t i = 0; i < m.params.size(); ++i) {
@@ -138,12 +146,13 @@ std::string serialize(const IrcMessage& m) {
       // such a message on purpose; if a caller does, it is made harmless instead
       // of changing the parameter count: spaces and leading ':' are removed, and
       // an empty one becomes "*" (the usual "no value" placeholder in IRC).
-      auto p = without(m.params[i], breaks_word);
-      p.erase(0, p.find_first_not_of(':'));
-      out += p.empty() ? std::string("*") : p;
+      auto p = without(m.params[i], breaks_word, scratch);
+      const auto start = p.find_first_not_of(':');
+      p = start == std::string_view::npos ? std::string_view{} : p.substr(start);
+      out += p.empty() ? std::string_view("*") : p;
     } else {
-      auto p = without(m.params[i], breaks_line);
-      if (p.empty() || p.front() == ':' || p.find(' ') != std::string::npos) out += ':';
+      auto p = without(m.params[i], breaks_line, scratch);
+      if (p.empty() || p.front() == ':' || p.find(' ') != std::string_view::npos) out += ':';
       out += p;
     }
   }
@@ -157,7 +166,10 @@ std::string make_line(std::string_view command, std::vector<std::string> params)
   return serialize(m);
 }
 
-std::string strip_line_breaks(std::string_view s) { return without(s, breaks_line); }
+std::string strip_line_breaks(std::string_view s) {
+  std::string scratch;
+  return std::string(without(s, breaks_line, scratch));
+}
 
 std::string irc_lower(std::string_view s) {
   std::string out(s);

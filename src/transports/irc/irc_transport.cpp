@@ -78,6 +78,8 @@ class IrcTransport final : public Transport {
   std::vector<std::string> features() const override { return {"http://jabber.org/protocol/muc"}; }
   const AddressCodec& addresses() const override { return codec_; }
   bool requires_registration() const override { return false; }
+  // IRC has no store-and-forward: a command is answered within this run or not at all.
+  bool keeps_commands_durably() const override { return false; }
 
   std::string registration_instructions() const override {
     return "Join IRC channels as #channel%irc.server@" + domain_ +

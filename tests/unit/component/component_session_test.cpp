@@ -309,3 +309,22 @@ TEST_CASE("proof pings are rate-limited under load; stragglers are proven by the
   for (std::uint64_t t = 10; t < 10 + 512; ++t) s.send(msg("x"), t);
   CHECK(s.take_output().find("urn:xmpp:ping") != std::string::npos);
 }
+
+TEST_CASE("take_output_into appends to what the link has not written yet, in order") {
+  ManualClock clock;
+  ComponentSession s(config(), clock);
+  authenticate(s);
+  s.send(msg("one"));
+  std::string pending = "<!-- earlier bytes -->";  // what a link still holds
+  s.take_output_into(pending);
+  CHECK(pending.rfind("<!-- earlier bytes -->", 0) == 0);
+  CHECK(pending.find("<body>one</body>") != std::string::npos);
+  s.send(msg("two"));
+  std::string empty;
+  s.take_output_into(empty);  // an empty target takes the bytes as they are
+  CHECK(empty.find("<body>two</body>") != std::string::npos);
+  CHECK(empty.find("<body>one</body>") == std::string::npos);  // nothing written twice
+  std::string none;
+  s.take_output_into(none);
+  CHECK(none.empty());
+}

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "component/namespaces.hpp"
 #include "component/stanza.hpp"
@@ -184,4 +185,41 @@ TEST_CASE("clone is independent; moves keep the document") {
   CHECK(b.id() == "2");
   Stanza c = std::move(b);
   CHECK(c.str() == "<message id=\"2\"><body>x</body></message>");
+}
+
+TEST_CASE("parse_owned: the same tree as parse, and it survives moves of the stanza") {
+  // Long enough to be parsed in place (the receive path), with escapes that the
+  // in-place parser rewrites inside the buffer.
+  const std::string xml =
+      "<message from='alice@example.org/phone' to='bob@gw.example.org' type='chat' id='m1'>"
+      "<body>fish &amp; chips &lt;3 — ☕</body><request xmlns='urn:xmpp:receipts'/></message>";
+  auto expected = Stanza::parse(xml);
+  REQUIRE(expected);
+  auto owned = Stanza::parse_owned(std::string(xml));
+  REQUIRE(owned);
+  CHECK(owned->str() == expected->str());
+  // Moved many times (into containers, across reallocation): strings point into
+  // the stanza's own buffer, which must move with it.
+  std::vector<Stanza> v;
+  for (int i = 0; i < 40; ++i) v.push_back(*Stanza::parse_owned(std::string(xml)));
+  Stanza moved = std::move(v[17]);
+  CHECK(moved.attr("from") == "alice@example.org/phone");
+  CHECK(child_text(moved.root(), "body", "jabber:component:accept") == "fish & chips <3 — ☕");
+  CHECK(moved.child("request", "urn:xmpp:receipts"));
+  CHECK(moved.clone().str() == expected->str());
+  // Changed after parsing: new text lives in pugixml's pages beside the buffer.
+  moved.set_attr("to", "carol@example.org");
+  CHECK(moved.attr("to") == "carol@example.org");
+  CHECK(moved.str().find("carol@example.org") != std::string::npos);
+}
+
+TEST_CASE("parse_owned: short and malformed input") {
+  auto s = Stanza::parse_owned(std::string("<iq/>"));  // short: copied, not in place
+  REQUIRE(s);
+  CHECK(s->name() == "iq");
+  CHECK_FALSE(Stanza::parse_owned(std::string("<message><body>no end</body>") + std::string(80, ' ')));
+  CHECK_FALSE(Stanza::parse_owned(std::string(100, ' ') + "<a/><b/>"));
+  // Whatever parse() makes of an input, parse_owned() makes the same.
+  const std::string tail = std::string("<a/>") + std::string(100, ' ') + "text";
+  CHECK(Stanza::parse_owned(std::string(tail)).has_value() == Stanza::parse(tail).has_value());
 }

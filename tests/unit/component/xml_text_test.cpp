@@ -48,3 +48,17 @@ TEST_CASE("xml_escape") {
   CHECK(xml_escape("a&b<c>d\"e'f") == "a&amp;b&lt;c&gt;d&quot;e&apos;f");
   CHECK(xml_escape("\xF0\x9F\x98\x80") == "\xF0\x9F\x98\x80");
 }
+
+TEST_CASE("is_clean_text says whether sanitize_text would change the text") {
+  for (std::string_view s : {std::string_view("plain ascii <&> 'quoted'"), std::string_view("caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80"),
+                             std::string_view("tab\tnewline\ncr\r"), std::string_view("")}) {
+    CHECK(sb::xmpp::is_clean_text(s));
+    CHECK(sb::xmpp::sanitize_text(s) == s);
+  }
+  for (std::string_view s : {std::string_view("bell\x07"), std::string_view("nul\0x", 5), std::string_view("cut \xc3"),
+                             std::string_view("overlong \xc0\xaf"), std::string_view("surrogate \xed\xa0\x80"),
+                             std::string_view("nonchar \xef\xbf\xbe")}) {
+    CHECK_FALSE(sb::xmpp::is_clean_text(s));
+    CHECK(sb::xmpp::sanitize_text(s) != s);
+  }
+}

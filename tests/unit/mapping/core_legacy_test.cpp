@@ -277,3 +277,18 @@ TEST_CASE("also_to (e.g. MQTT config subscribers): each user once, JIDs case-fol
   std::sort(to.begin(), to.end());
   CHECK(to == std::vector<std::string>{"alice@example.org", "bob@example.org"});
 }
+
+TEST_CASE("a transport that keeps nothing across a restart gets no origin, and still its outcomes") {
+  CoreHarness h;
+  h.tr.durable = false;  // e.g. IRC
+  h.register_user("alice@example.org");
+  auto out = h.send(msg("alice@example.org/phone", "kitchen@mqtt.example.org",
+                        "<body>on</body><request xmlns='urn:xmpp:receipts'/>"));
+  const auto cmd = commands_of<transport::OutboundMessage>(out).at(0);
+  CHECK(cmd.origin.empty());
+  // Answered within the run by its ref, as before.
+  auto rcpt = h.event(transport::SendOutcome{.ref = cmd.ref, .ok = true, .delivered = true});
+  const auto& r = rcpt.only();
+  CHECK(r.name() == "message");
+  CHECK(r.child("received", "urn:xmpp:receipts"));
+}
