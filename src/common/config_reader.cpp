@@ -97,7 +97,7 @@ toml::source_region ConfigReader::where(std::string_view key) const {
 
 void ConfigReader::problem(std::string_view key, std::string text) {
   std::string prefix = path_;
-  if (!key.empty()) prefix += " " + std::string(key);
+  if (!key.empty()) prefix.append(" ").append(key);  // not " " + string: GCC 12 -O2 -Wrestrict false positive
   problems_.add(where(key), prefix + ": " + text);
 }
 

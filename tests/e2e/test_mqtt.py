@@ -14,6 +14,8 @@ import time
 import pytest
 
 from harness import util
+from harness.mosquitto import Mosquitto
+from harness.mqtt_client import MqttClient
 from harness.servers import MQTT_DOMAIN
 from harness.xep import disco_info, disco_items, execute_command, register
 
@@ -137,6 +139,108 @@ def test_command_is_published_and_receipt_follows(gateway, mqtt_clients, connect
                               what="the XEP-0184 receipt")
     assert rcpt.type != "error"
     assert not [m for m in alice.snapshot()[0] if m.type == "error"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_a_thousand_pipelined_commands_are_published_once_in_order_with_receipts(gateway, mqtt_clients, connect,
+                                                                                  protocol):
+    """Issue 3: a client sends 1000 commands back to back without waiting. Each reaches
+    the command topic exactly once, in order, promptly while the broker is up, and
+    each gets its XEP-0184 receipt. (Paho C refuses a publish with error -12 when
+    100 publishes wait in its command queue, even while connected: a command that
+    hit that must not wait for a reconnect that never comes.)"""
+    n = 1000
+    gateway(**({"protocol": "5"} if protocol == "5" else {}))
+    alice = registered(connect, "alice")
+    watcher = mqtt_clients()
+    watcher.subscribe(COMMAND, qos=1)
+    mqtt_clients().publish(STATE, reading(20))  # the device is now known
+    alice.wait_message(lambda m: m.bare_from == KITCHEN and m.body == "20 °C", timeout=15)
+
+    ids = [f"burst-{i}" for i in range(n)]
+    wanted = set(ids)
+    # One write: all 1000 stanzas are on the wire before the first PUBACK can come back.
+    alice.send_raw("".join(f"<message to='{KITCHEN}' type='chat' id='{mid}'><body>{mid}</body>"
+                           f"<request xmlns='urn:xmpp:receipts'/></message>" for mid in ids))
+    start = time.monotonic()
+
+    def published(ms):
+        got = [m.text for m in ms if m.topic == COMMAND]
+        return got if len(got) >= n else None
+    try:
+        got = watcher.wait(published, timeout=60, what=f"the {n} commands on {COMMAND}")
+    except TimeoutError:
+        got = [m.text for m in watcher.on_topic(COMMAND)]
+        got_set = set(got)
+        pytest.fail(f"only {len(got)} of {n} commands were published within 60 s "
+                    f"(first missing: {next((i for i in ids if i not in got_set), None)})")
+    elapsed = time.monotonic() - start
+
+    def receipts(ms, _ps=None):
+        return {m.receipt_for for m in ms if m.bare_from == KITCHEN and m.receipt_for in wanted}
+    try:
+        alice.wait(lambda ms, _ps: len(receipts(ms)) >= n, timeout=max(5.0, 60 - elapsed),
+                   what=f"{n} receipts")
+    except TimeoutError:
+        pytest.fail(f"{len(receipts(alice.snapshot()[0]))} of {n} receipts within 60 s")
+    time.sleep(1.0)  # anything duplicated would be on its way by now
+    got = [m.text for m in watcher.on_topic(COMMAND)]
+    assert len(got) == n, f"{len(got) - n} commands were published more than once"
+    assert got == ids, f"out of order from index {next(i for i, (a, b) in enumerate(zip(got, ids)) if a != b)}"
+    errors = [m for m in alice.snapshot()[0] if m.type == "error"]
+    assert not errors, f"{len(errors)} commands were refused, e.g. {errors[:3]}"
+    rcpt = [m.receipt_for for m in alice.snapshot()[0] if m.receipt_for in wanted]
+    assert len(rcpt) == n, f"{len(rcpt) - n} receipts came twice"
+    print(f"{n} commands published in {elapsed:.1f} s")
+
+
+@pytest.mark.timeout(120)
+def test_command_the_broker_refuses_gets_an_error_and_is_not_retried(gateway, connect, tmp_path):
+    """A failure that is not a disconnection must not leave a command waiting or
+    retried for ever. Over MQTT 5 a broker says why it refused a publish (PUBACK
+    reason 0x87 "not authorized", MQTT 5 §3.4.2.1): the sender gets a `forbidden`
+    error at once, no receipt, and the next command (allowed) still goes out."""
+    broker = Mosquitto(tmp_path / "acl-mosquitto")
+    acl = tmp_path / "acl-mosquitto" / "acl"
+    # Anonymous clients: readings in, commands only on the living room's topic.
+    acl.write_text("topic readwrite home/+/state\ntopic read home/+/set\ntopic write home/living/set\n")
+    with open(broker.config_path, "a") as f:
+        f.write(f"acl_file {acl}\n")
+    broker.start()
+    device = watcher = None
+    try:
+        sb = gateway(broker=broker.url, protocol="5")
+        alice = registered(connect, "alice")
+        device = MqttClient(broker.port).connect()
+        watcher = MqttClient(broker.port).connect()
+        watcher.subscribe("home/+/set", qos=1)
+        for room, t in (("kitchen", 20), ("living", 21)):
+            device.publish(f"home/{room}/state", reading(t))
+            alice.wait_message(lambda m, room=room, t=t: m.bare_from == f"{room}@{MQTT_DOMAIN}" and
+                               m.body == f"{t} °C", timeout=15)
+
+        mid = alice.send_message(KITCHEN, "on", receipt=True, msg_id="refused-1")
+        err = alice.wait_message(lambda m: m.bare_from == KITCHEN and m.type == "error", timeout=15,
+                                 what="an error for the refused command")
+        assert err.id == mid and err.condition == "forbidden", err.xml
+        assert "not authorized" in (err.error_text or ""), err.xml
+
+        living = f"living@{MQTT_DOMAIN}"
+        ok = alice.send_message(living, "on", receipt=True, msg_id="allowed-1")
+        watcher.wait_message(lambda m: m.topic == "home/living/set" and m.payload == b"on", timeout=15)
+        alice.wait_message(lambda m: m.receipt_for == ok, timeout=15, what="the receipt of the allowed command")
+
+        time.sleep(2)  # a command retried for ever would show by now (first retry: 200 ms)
+        assert not [m for m in alice.snapshot()[0] if m.receipt_for == mid], "a receipt for a refused command"
+        assert not [m for m in watcher.on_topic(COMMAND)], "the broker published a refused command"
+        retries = re.findall(r".*(?:not confirmed|will retry|retrying).*", sb.log())
+        assert not retries, f"the refused command was retried: {retries[:3]}"
+    finally:
+        for c in (device, watcher):
+            if c:
+                c.disconnect()
+        broker.cleanup()
 
 
 # == availability and its persistence =======================================================

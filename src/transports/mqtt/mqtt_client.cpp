@@ -26,6 +26,7 @@ struct MqttClient::Shared {
   Handlers handlers;             // set before start, then read-only (persist: Paho threads)
   MqttClient* owner = nullptr;   // io thread only; null once the client is gone
   std::atomic<bool> connected{false};
+  std::atomic<int> receive_maximum{0};  // the broker's MQTT 5 Receive Maximum; 0 = none said
   std::string client_id;
   // Held by a Paho thread around persist, and by the destructor to set `closed`:
   // once the MqttClient is gone, persist (which may reach the transport) is not
@@ -44,8 +45,9 @@ struct MqttClient::Shared {
     std::int64_t stored;
   };
   struct Completion {
-    std::function<void(bool, std::string)> fn;
+    std::function<void(bool, int, int, std::string)> fn;
     bool ok;
+    int rc, reason;
     std::string why;
   };
   struct Outbound {
@@ -73,7 +75,7 @@ void drain_to_io(const std::shared_ptr<MqttClient::Shared>& s) {
     s->io_drain_posted = false;
   }
   for (auto& c : done)
-    if (s->owner && c.fn) c.fn(c.ok, std::move(c.why));
+    if (s->owner && c.fn) c.fn(c.ok, c.rc, c.reason, std::move(c.why));
   for (auto& m : in)
     if (s->owner && s->handlers.on_message)
       s->handlers.on_message(std::move(m.topic), std::move(m.payload), m.qos, m.retained, m.stored);
@@ -91,25 +93,43 @@ void hand_to_io(const std::shared_ptr<MqttClient::Shared>& s, Add&& add) {
   if (post) asio::post(s->ex, [s] { drain_to_io(s); });
 }
 
+// Paho C's return code and the MQTT 5 reason code of a failed operation, in words.
+// Paho C++ reports 255 as the reason code of every MQTT 3.1.1 failure.
+std::string failure_text(int rc, int reason) {
+  if (reason >= 0x80 && reason < 0xFF) {
+    std::string what = reason_code_text(reason);
+    return std::string("refused by the broker: ")
+        .append(what.empty() ? "error" : what)
+        .append(" (MQTT reason code ")
+        .append(std::to_string(reason))
+        .append(")");
+  }
+  return ::mqtt::exception::error_str(rc);
+}
+
 // Completion of one Paho operation, handed to the io thread. Paho keeps only a
 // reference to the listener, so it owns itself and is deleted after the one call
 // Paho makes (on_success or on_failure).
 class OneShot final : public ::mqtt::iaction_listener {
  public:
-  using Fn = std::function<void(bool, std::string)>;
+  // ok, Paho C return code, MQTT 5 reason code, the failure in words
+  using Fn = std::function<void(bool, int, int, std::string)>;
   OneShot(std::shared_ptr<MqttClient::Shared> s, Fn fn) : s_(std::move(s)), fn_(std::move(fn)) {}
-  void on_success(const ::mqtt::token&) override { finish(true, {}); }
-  void fail(std::string why) { finish(false, std::move(why)); }  // the call itself threw
+  void on_success(const ::mqtt::token&) override { finish(true, 0, 0, {}); }
+  // The call itself threw (e.g. MQTTASYNC_DISCONNECTED).
+  void fail(const ::mqtt::exception& e) {
+    const int reason = e.get_reason_code() >= 0x80 ? e.get_reason_code() : 0;
+    finish(false, e.get_return_code(), reason, failure_text(e.get_return_code(), reason));
+  }
   void on_failure(const ::mqtt::token& t) override {
-    std::string why = ::mqtt::exception::error_str(t.get_return_code());
-    if (t.get_reason_code() >= 0x80) why += " (reason " + std::to_string(int(t.get_reason_code())) + ")";
-    finish(false, std::move(why));
+    const int rc = t.get_return_code(), reason = int(t.get_reason_code());
+    finish(false, rc, reason, failure_text(rc, reason));
   }
 
  private:
-  void finish(bool ok, std::string why) {
+  void finish(bool ok, int rc, int reason, std::string why) {
     hand_to_io(s_, [&](MqttClient::Shared& sh) {
-      sh.completions.push_back({std::move(fn_), ok, std::move(why)});
+      sh.completions.push_back({std::move(fn_), ok, rc, reason, std::move(why)});
     });
     delete this;  // last statement: Paho does not touch the listener after calling it
   }
@@ -149,7 +169,20 @@ class ConnectListener final : public ::mqtt::iaction_listener {
  public:
   using Fn = std::function<void(std::string)>;
   ConnectListener(std::shared_ptr<MqttClient::Shared> s, Fn on_fail) : s_(std::move(s)), fn_(std::move(on_fail)) {}
-  void on_success(const ::mqtt::token&) override {}  // the connected handler reports it
+  // The connected handler reports the connect; this only keeps the broker's MQTT 5
+  // Receive Maximum (§3.2.2.3.3), which bounds MqttClient's publish window. Paho C
+  // calls it before the connected handler. The token is complete here, so
+  // get_connect_response() does not wait.
+  void on_success(const ::mqtt::token& t) override {
+    try {
+      const auto rsp = t.get_connect_response();
+      const auto& props = rsp.get_properties();
+      if (props.contains(::mqtt::property::RECEIVE_MAXIMUM))
+        s_->receive_maximum = int(::mqtt::get<uint16_t>(props, ::mqtt::property::RECEIVE_MAXIMUM));
+    } catch (const std::exception&) {
+      // no response kept (e.g. an automatic reconnect): the last value stands
+    }
+  }
   void on_failure(const ::mqtt::token& t) override { fail(connect_failure_text(t)); }
   void fail(std::string why) {
     asio::post(s_->ex, [s = s_, fn = fn_, why = std::move(why)]() mutable {
@@ -252,6 +285,11 @@ void MqttClient::start() {
   auto s = shared_;
   try {
     ::mqtt::create_options co(opts_.protocol == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    // Paho refuses a publish once this many wait in its command queue, connected or
+    // not (MQTTASYNC_MAX_BUFFERED_MESSAGES); the window keeps fewer there (DELIVERY.md).
+    // Offline buffering stays off: publishing while disconnected fails at once.
+    static_assert(kPahoMaxBuffered > int(kPahoWindow));
+    co.set_max_buffered_messages(kPahoMaxBuffered);
     // No Paho persistence: outbound commands are held durably by the transport, and
     // inbound messages are stored (persist) before their PUBACK (DELIVERY.md).
     cli_ = std::make_unique<::mqtt::async_client>(opts_.broker, opts_.client_id, co, nullptr);
@@ -313,6 +351,9 @@ void MqttClient::on_link_down_io(std::string why) {
   link_up_ = false;
   down_reported_ = true;
   logger()->warn("{}: link to {} down: {}", opts_.client_id, opts_.broker, why);
+  // Publishes not yet handed to Paho go back to their callers, who hold them; those
+  // Paho has stay with it (the session resends them after the reconnect).
+  fail_waiting("not connected to the broker (" + why + ")");
   if (shared_->handlers.on_disconnected) shared_->handlers.on_disconnected(std::move(why));
 }
 
@@ -340,8 +381,14 @@ void MqttClient::on_connected_io() {
   link_up_ = ever_connected_ = true;
   down_reported_ = false;
   logger()->info("{}: connected to {}", opts_.client_id, opts_.broker);
+  if (const int rm = shared_->receive_maximum; rm > 0) {
+    window_.set_limit(std::min<std::size_t>(kPahoWindow, std::size_t(rm)));
+    logger()->debug("{}: the broker takes {} unacknowledged publishes; window {}", opts_.client_id, rm,
+                    window_.limit());
+  }
   send_subscriptions();
   if (shared_->handlers.on_connected) shared_->handlers.on_connected();
+  pump_paho();
 }
 
 void MqttClient::subscribe(std::vector<std::pair<std::string, int>> filters) {
@@ -356,14 +403,14 @@ void MqttClient::send_subscriptions() {
   if (filters_.empty() || !cli_) return;
   auto* cli = cli_.get();
   for (const auto& [filter, qos] : filters_) {
-    auto* listener = new OneShot(shared_, [id = opts_.client_id, filter = filter](bool ok, std::string why) {
+    auto* listener = new OneShot(shared_, [id = opts_.client_id, filter = filter](bool ok, int, int, std::string why) {
       if (!ok) logger()->error("{}: subscribe to {} failed: {}", id, filter, why);
     });
     asio::post(*worker_, [cli, listener, filter = filter, qos = qos] {
       try {
         cli->subscribe(filter, qos, nullptr, *listener);
       } catch (const ::mqtt::exception& e) {
-        listener->fail(e.what());
+        listener->fail(e);
       }
     });
   }
@@ -372,16 +419,33 @@ void MqttClient::send_subscriptions() {
 void MqttClient::publish(std::string topic, std::string payload, int qos, bool retain, Done done) {
   if (!cli_ || stopped_ || !shared_->connected) {
     asio::post(ex_, [s = shared_, done = std::move(done)] {
-      if (s->owner && done) done(false, "not connected to the broker");
+      if (s->owner && done) done(PublishStatus::NotConnected, "not connected to the broker");
     });
     return;
   }
-  auto msg = ::mqtt::make_message(std::move(topic), std::move(payload), qos, retain);
-  auto* listener = new OneShot(shared_, std::move(done));
+  window_.push({std::move(topic), std::move(payload), qos, retain, std::move(done)});
+  pump_paho();
+}
+
+// Hands Paho what the window allows, in order, through the worker.
+void MqttClient::pump_paho() {
+  if (!cli_ || stopped_ || !shared_->connected) return;
+  auto ready = window_.take();
+  if (ready.empty()) return;
   bool post;
   {
     std::lock_guard lk(shared_->q);
-    shared_->outbound.push_back({std::move(msg), listener});
+    for (auto& p : ready) {
+      auto* listener = new OneShot(shared_, [s = shared_, done = std::move(p.done)](bool ok, int rc, int reason,
+                                                                                 std::string why) {
+        // The slot is free first: the next publishes go to Paho before the caller
+        // hears of this one (and perhaps publishes more).
+        if (s->owner) s->owner->on_publish_completed_io();
+        if (done) done(ok ? PublishStatus::Ok : classify_publish_failure(rc, reason), std::move(why));
+      });
+      shared_->outbound.push_back(
+          {::mqtt::make_message(std::move(p.topic), std::move(p.payload), p.qos, p.retain), listener});
+    }
     post = !std::exchange(shared_->worker_drain_posted, true);
   }
   if (!post) return;
@@ -398,10 +462,22 @@ void MqttClient::publish(std::string topic, std::string payload, int qos, bool r
         s->cli->publish(o.msg, nullptr, *o.listener);
       } catch (const ::mqtt::exception& e) {
         // e.g. MQTTASYNC_DISCONNECTED: the link dropped since publish() was called
-        static_cast<OneShot*>(o.listener)->fail(e.what());
+        static_cast<OneShot*>(o.listener)->fail(e);
       }
     }
   });
+}
+
+void MqttClient::on_publish_completed_io() {
+  window_.completed();
+  pump_paho();
+}
+
+void MqttClient::fail_waiting(const std::string& why) {
+  for (auto& p : window_.take_waiting())
+    asio::post(ex_, [s = shared_, done = std::move(p.done), why] {
+      if (s->owner && done) done(PublishStatus::NotConnected, why);
+    });
 }
 
 bool MqttClient::connected() const { return shared_->connected; }
@@ -413,13 +489,14 @@ void MqttClient::stop(std::function<void()> done) {
   }
   stopped_ = true;
   if (retry_timer_) retry_timer_->cancel();
+  fail_waiting("the MQTT client is stopping");
   if (!cli_) {
     if (done) asio::post(ex_, std::move(done));
     return;
   }
   // A DISCONNECT keeps the session: clean session/start stay 0 and, on MQTT 5, the
   // session expiry interval from CONNECT applies.
-  auto* listener = new OneShot(shared_, [s = shared_, done = std::move(done)](bool, std::string) {
+  auto* listener = new OneShot(shared_, [s = shared_, done = std::move(done)](bool, int, int, std::string) {
     s->connected = false;
     if (done) done();
   });
@@ -427,7 +504,7 @@ void MqttClient::stop(std::function<void()> done) {
     try {
       cli->disconnect(1000, nullptr, *listener);
     } catch (const ::mqtt::exception& e) {
-      listener->fail(e.what());  // e.g. not connected: nothing to close
+      listener->fail(e);  // e.g. not connected: nothing to close
     }
   });
 }

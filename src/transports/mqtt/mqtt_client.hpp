@@ -12,6 +12,15 @@
 //    publishes to the worker) are batched: one post per batch, not per message.
 //    Handlers and `done` callbacks run on the io thread, except Handlers::persist.
 //
+// Outbound publishes (issue 3, DELIVERY.md "Outbound publishes"): Paho C refuses a
+// publish (-12) once 100 wait in its command queue, even while connected, and its
+// send thread, when blocked on the broker's MQTT 5 Receive Maximum, is not woken by
+// a PUBACK. So publish() never hands Paho more than a window of publishes that have
+// not completed (PublishWindow: below Paho's buffer, at most the broker's Receive
+// Maximum); the rest wait, in order, on the io thread. Any number can be published
+// at once. Each `done` says how the publish ended (PublishStatus): a refusal by the
+// broker is told apart from a lost link and from a lack of room.
+//
 // Delivery (SPEC §10, see DELIVERY.md): for an inbound QoS 1/2 publish Paho C
 // calls messageArrived BEFORE it sends the PUBACK. So messageArrived calls
 // Handlers::persist on Paho's thread — it stores the message durably — and only
@@ -29,6 +38,7 @@
 // joins its threads: do it at shutdown, after stop().
 #pragma once
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +48,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include "transports/mqtt/publish_status.hpp"
+#include "transports/mqtt/publish_window.hpp"
 
 namespace mqtt { class async_client; class iaction_listener; }
 
@@ -60,7 +72,12 @@ std::string normalize_broker_uri(const std::string& uri);
 
 class MqttClient {
  public:
-  using Done = std::function<void(bool ok, std::string error)>;
+  using Done = std::function<void(PublishStatus status, std::string error)>;
+  // At most this many publishes handed to Paho and not completed (fewer when the
+  // broker's MQTT 5 Receive Maximum is lower). Paho's own limit on publishes waiting
+  // in its queue (create_options.maxBufferedMessages) is set above it.
+  static constexpr std::size_t kPahoWindow = 64;
+  static constexpr int kPahoMaxBuffered = 2 * int(kPahoWindow);
   struct Handlers {
     std::function<void()> on_connected;  // connected or reconnected (subscriptions re-sent)
     std::function<void(std::string why)> on_disconnected;
@@ -85,8 +102,11 @@ class MqttClient {
   // Remembered and (re)sent after every connect: a SUBSCRIBE for a filter the
   // session already holds is harmless (MQTT 3.1.1 §3.8.4: it replaces it).
   void subscribe(std::vector<std::pair<std::string, int>> filters);
-  // `done(ok, error)` runs on the io thread after the broker's PUBACK (QoS 1),
-  // PUBCOMP (QoS 2), or once written (QoS 0); ok=false at once when not connected.
+  // `done(status, error)` runs on the io thread, never inside publish(): Ok after the
+  // broker's PUBACK (QoS 1), PUBCOMP (QoS 2), or once written (QoS 0); NotConnected
+  // at once when not connected, and for a publish still queued here when the link
+  // drops; otherwise as classify_publish_failure() says. Publishes go out in call
+  // order; any number may be queued.
   void publish(std::string topic, std::string payload, int qos, bool retain, Done done);
   bool connected() const;
   // Graceful DISCONNECT keeping the session; idempotent, non-blocking. `done` runs on
@@ -97,7 +117,16 @@ class MqttClient {
   struct Shared;  // state shared with Paho's threads (defined in the .cpp)
 
  private:
+  struct PendingPublish {
+    std::string topic, payload;
+    int qos;
+    bool retain;
+    Done done;
+  };
   void on_connected_io();
+  void on_publish_completed_io();
+  void pump_paho();
+  void fail_waiting(const std::string& why);
   void on_link_down_io(std::string why);
   void on_connect_failed_io(std::string why);
   void do_connect();
@@ -114,6 +143,7 @@ class MqttClient {
   bool link_up_ = false, down_reported_ = false, ever_connected_ = false;
   int connect_attempt_ = 0;
   std::unique_ptr<boost::asio::steady_timer> retry_timer_;
+  PublishWindow<PendingPublish> window_{kPahoWindow};  // io thread only
 };
 
 }  // namespace sb::transport::mqtt

@@ -12,6 +12,7 @@
 #include "transports/mqtt/mqtt_client.hpp"
 #include "transports/mqtt/mqtt_config.hpp"
 #include "transports/mqtt/outbox_record.hpp"
+#include "transports/mqtt/publish_status.hpp"
 #include "transports/mqtt/routes.hpp"
 
 namespace sb::transport::mqtt {
@@ -297,19 +298,26 @@ class MqttTransport final : public Transport {
     else log_->info("broker unreachable: holding a command for {}", device);
   }
 
-  // Publishes the oldest waiting commands, at most kMaxInFlight awaiting their
-  // PUBACK: Paho buffers only so many (past that a publish fails at once). The
-  // durable outbox is mirrored in held_ (oldest first), so pumping reads no SQL.
+  // Publishes the oldest waiting commands, at most kMaxInFlight handed to the client
+  // and not yet answered: enough to keep the link busy, while the rest stay here
+  // (where they expire) until their turn. MqttClient takes any number and queues
+  // what Paho cannot take yet (DELIVERY.md "Outbound publishes"). The durable
+  // outbox is mirrored in held_ (oldest first), so pumping reads no SQL.
   static constexpr std::size_t kMaxInFlight = 64;
 
-  // A waiting command: its outbox id, what was stored (outbox_record.hpp), when.
+  // A waiting command: its outbox id, what was stored (outbox_record.hpp), when, and
+  // how many of its publishes failed in a row for want of room (retry_delay()).
   struct Held {
     std::int64_t id;
     OutboxRecord r;
     std::int64_t enqueued_ms;
+    int failures = 0;
   };
 
   void pump() {
+    // After a Busy failure nothing new goes out before the retry timer: the failed
+    // command keeps its place in line, and a broker out of room gets a pause.
+    if (retry_paused_) return;
     const auto now = clock_.unix_ms();
     while (client_->connected() && in_flight_.size() < kMaxInFlight && !held_.empty()) {
       Held h = std::move(held_.front());
@@ -344,19 +352,12 @@ class MqttTransport final : public Transport {
     const int qos = h.r.qos;
     const bool retain = h.r.retain;
     in_flight_.emplace(id, std::move(h));
-    client_->publish(std::move(topic), std::move(payload), qos, retain, [this, id](bool ok, std::string error) {
+    client_->publish(std::move(topic), std::move(payload), qos, retain, [this, id](PublishStatus st, std::string error) {
       auto it = in_flight_.find(id);
       if (it == in_flight_.end()) return;
       Held h = std::move(it->second);
       in_flight_.erase(it);
-      if (!ok) {
-        // Back in line, in id order: tried again shortly (or on reconnect).
-        log_->warn("publish not confirmed ({}); will retry", error);
-        auto pos = std::find_if(held_.begin(), held_.end(), [&](const Held& x) { return x.id > id; });
-        held_.insert(pos, std::move(h));
-        schedule_retry();
-        return;
-      }
+      if (st != PublishStatus::Ok) return on_publish_failed(std::move(h), st, error);
       outbox_done_.insert(id);
       schedule_flush();
       // XEP-0184: the receipt after the broker's PUBACK (SPEC §6); for a command
@@ -366,12 +367,48 @@ class MqttTransport final : public Transport {
     });
   }
 
-  void schedule_retry() {
+  // A failed publish (publish_status.hpp): back in line to be retried, or -- refused
+  // by the broker, or out of tries -- dropped with an error to its sender. Nothing
+  // waits for a reconnect unless the link is what failed.
+  void on_publish_failed(Held h, PublishStatus st, const std::string& error) {
+    if (st != PublishStatus::NotConnected) ++h.failures;
+    const auto delay = retry_delay(st, h.failures);
+    if (!delay) {
+      const bool refused = st == PublishStatus::Refused || st == PublishStatus::NotAuthorized;
+      log_->warn("command on {} dropped: {}", h.r.topic, error);
+      outbox_done_.insert(h.id);
+      schedule_flush();
+      sink_->deliver(SendOutcome{
+          .ref = ref_of(h),
+          .ok = false,
+          .failure = st == PublishStatus::NotAuthorized ? Failure::Forbidden
+                     : refused                          ? Failure::NotAcceptable
+                                                        : Failure::Unavailable,
+          .text = refused ? "the command was not published: " + error
+                          : "the command was not published after " + std::to_string(h.failures) +
+                                " attempts: " + error,
+          .origin = h.r.origin});
+      pump();
+      return;
+    }
+    if (st == PublishStatus::NotConnected)
+      log_->debug("publish on {} not confirmed ({}); held for the link", h.r.topic, error);
+    else
+      log_->warn("publish on {} not confirmed ({}); retrying in {} ms", h.r.topic, error, delay->count());
+    // Back in line, in id order.
+    auto pos = std::find_if(held_.begin(), held_.end(), [&](const Held& x) { return x.id > h.id; });
+    held_.insert(pos, std::move(h));
+    if (st == PublishStatus::Busy) retry_paused_ = true;
+    schedule_retry(*delay);
+  }
+
+  void schedule_retry(std::chrono::milliseconds delay) {
     if (retry_scheduled_) return;
     retry_scheduled_ = true;
-    retry_timer_.expires_after(std::chrono::milliseconds(200));
+    retry_timer_.expires_after(delay);
     retry_timer_.async_wait([this](const boost::system::error_code& ec) {
       retry_scheduled_ = false;
+      retry_paused_ = false;
       if (!ec && !stopped_) pump();
     });
   }
@@ -448,6 +485,7 @@ class MqttTransport final : public Transport {
   boost::asio::steady_timer flush_timer_, tick_timer_, retry_timer_;
   bool flush_scheduled_ = false;
   bool retry_scheduled_ = false;
+  bool retry_paused_ = false;  // a Busy failure: pump() waits for the retry timer
   bool stopped_ = false;
   std::string boot_;  // refs in the outbox are only meaningful within one run
   std::shared_ptr<spdlog::logger> log_;
