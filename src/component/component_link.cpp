@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include "common/log.hpp"
 #include "common/metrics.hpp"
+#include "common/tcp_quickack.hpp"
 
 namespace sb::xmpp {
 namespace asio = boost::asio;
@@ -87,16 +88,9 @@ void ComponentLink::on_connect(const error_code& ec) {
   do_read();
 }
 
-// Linux re-enters delayed-ACK mode on its own; re-arm quick ACKs after each read.
-// Otherwise the server's answer to our delivery-proof ping waits up to 40 ms
-// for our ACK, and a server with Nagle on (Prosody's default) holds the next
-// stanza for it: 44 ms per round trip in bench/bench_e2e.py.
-void ComponentLink::quick_ack() {
-#ifdef TCP_QUICKACK
-  int one = 1;
-  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
-#endif
-}
+// The server's answer to our delivery-proof ping must not wait for a delayed ACK
+// (common/tcp_quickack.hpp).
+void ComponentLink::quick_ack() { net::rearm_quick_ack(socket_.native_handle()); }
 
 void ComponentLink::do_read() {
   socket_.async_read_some(asio::buffer(read_buf_), [self = shared_from_this()](const error_code& ec, std::size_t n) {

@@ -19,6 +19,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include "common/log.hpp"
+#include "common/tcp_quickack.hpp"
 #include "transports/irc/irc_cap.hpp"
 #include "transports/irc/irc_flood.hpp"
 
@@ -292,6 +293,9 @@ struct IrcConnection::Impl : std::enable_shared_from_this<IrcConnection::Impl> {
     }
     if (ec) return on_read_error(ec);
     last_rx_ = Steady::now();
+    // IRC servers write with Nagle on (ngIRCd sets no TCP_NODELAY): without a quick
+    // ACK their next lines wait for our delayed one (common/tcp_quickack.hpp).
+    if (lowest().is_open()) net::rearm_quick_ack(lowest().native_handle());
     std::size_t start = 0;
     while (state_ != State::Closed) {
       const std::size_t nl = rbuf_.find('\n', start);
