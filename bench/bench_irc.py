@@ -31,7 +31,8 @@ of the gateway, Prosody, ngIRCd and this client, and each one's CPU as % of one 
 over the throughput runs (benchlib.CpuSample): the process near 100 % is the one a
 path is limited by. Memory: the gateway's VmRSS idle, then with 1/50/200 XMPP users
 all in one shared channel (first, on a gateway that has had no users yet), then each
-in his own channel, and 1 s and 5 s after they left (each user has his own IRC
+in his own channel (each sampled 5 s after the last join: users who stay, not the
+join burst), and 1 s and 5 s after they left (each user has his own IRC
 connection); per user in the shared channel above the VmRSS just before the joins,
 switchboard / Biboumi, and the share of the growth returned after the leave.
 
@@ -371,6 +372,10 @@ def wait_users(obs, expected, timeout=30):
 
 MODES = ("shared", "own")   # the shared channel first: measured on a gateway that has had no users yet
 SETTLE_AFTER_LEAVE = (1.0, 5.0)   # VmRSS samples, seconds after the last leave
+# VmRSS with n users is sampled this long after the last join: the steady state of
+# users who stay, not the moment of the join burst (the occupant presences the
+# server still has to take), which a gateway may hold briefly and give back.
+SETTLE_AFTER_JOIN = 5.0
 
 
 def memory_phase(gw, users, sizes, obs, baseline, ends, out):
@@ -411,9 +416,7 @@ def _memory_mode(gw, users, sizes, ends, out, mode, joined):
             for c in batch:
                 wait_self_presence(c)
             joined += batch
-        settle(ends, 0.5)
-        time.sleep(0.5)
-        settle(ends, 0.3)
+        settle(ends, until=time.perf_counter() + SETTLE_AFTER_JOIN)
         out[f"{mode} {n}"] = vm_rss_kib(gw.pid)
         print(f"{gw.short}: {mode} {n} users: {out[f'{mode} {n}'] / 1024:.1f} MiB", file=sys.stderr, flush=True)
 
@@ -672,7 +675,8 @@ def memory_report(gws, results):
     cols = ["idle"] + [f"own {n}" for n in sizes] + ["own left"] + [f"shared {n}" for n in sizes] + ["shared left"]
     print("\n## Memory: gateway VmRSS, MiB (each XMPP user has his own IRC connection)\n")
     print(f"Measured in this order: idle, all users in one shared channel, then each in his own channel; "
-          f"\"after leaving\" is {SETTLE_AFTER_LEAVE[-1]:g} s after the last leave.\n")
+          f"with n users: {SETTLE_AFTER_JOIN:g} s after the last join; "
+          f"\"after leaving\": {SETTLE_AFTER_LEAVE[-1]:g} s after the last leave.\n")
     print("| gateway | " + " | ".join(c.replace("own", "own channels,").replace("shared", "one channel,")
                                      .replace(", left", ": after leaving") for c in cols) + " |")
     print("|---|" + "---:|" * len(cols))

@@ -181,7 +181,10 @@ void ComponentLink::do_write() {
   write_in_flight_ = true;
   asio::async_write(socket_, asio::buffer(writing_), [self = shared_from_this()](const error_code& ec, std::size_t) {
     self->write_in_flight_ = false;
-    self->writing_.clear();
+    // Kept for the next write, unless a burst (a 200-user room join) grew it:
+    // then given back, or the daemon would hold the burst's size for ever.
+    if (self->writing_.capacity() > kKeepBufferBytes) std::string().swap(self->writing_);
+    else self->writing_.clear();
     if (ec) {
       if (ec != asio::error::operation_aborted && self->connected_) self->drop("write failed: " + ec.message());
       return;

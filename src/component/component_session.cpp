@@ -277,7 +277,8 @@ void ComponentSession::take_output_into(std::string& into) {
   } else {
     into += out_;
   }
-  out_.clear();
+  if (out_.capacity() > kKeepBufferBytes) std::string().swap(out_);
+  else out_.clear();
 }
 
 std::string ComponentSession::take_output() {

@@ -33,6 +33,11 @@ class Counter;
 
 namespace sb::xmpp {
 
+// Output buffers (the session's, the link's) keep at most this much capacity
+// between writes: enough for ordinary batches without regrowing, while a burst's
+// worth is given back once written.
+inline constexpr std::size_t kKeepBufferBytes = 64 * 1024;
+
 struct SessionConfig {
   std::string domain;
   std::string secret;
