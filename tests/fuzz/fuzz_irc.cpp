@@ -10,7 +10,8 @@
 //  - parse_line(serialize(m)) keeps the command and every parameter of a message
 //    that parse_line produced, and the command and parameter count of any message
 //    with a command (bad middle parameters are made harmless, never dropped);
-//  - irc_to_xmpp_text() / decode_irc_text() output is valid UTF-8;
+//  - irc_to_xmpp_text() / decode_irc_text() output is valid UTF-8, and
+//    irc_to_xmpp_text() == strip_formatting(decode_irc_text());
 //  - split_for_irc(): no chunk is empty or over the budget or holds CR/LF/NUL;
 //    chunks of valid UTF-8 are valid UTF-8; with a budget >= 4 the chunks hold
 //    every non-space byte of the input, in order;
@@ -111,6 +112,8 @@ void check_build(std::string_view data) {
 void check_text(std::string_view bytes) {
   if (!sb::utf8::valid(decode_irc_text(bytes))) fail("decode_irc_text: invalid UTF-8");
   if (!sb::utf8::valid(irc_to_xmpp_text(bytes))) fail("irc_to_xmpp_text: invalid UTF-8");
+  // Its plain-ASCII shortcut changes nothing.
+  if (irc_to_xmpp_text(bytes) != strip_formatting(decode_irc_text(bytes))) fail("irc_to_xmpp_text: shortcut differs");
   (void)ctcp_action(bytes);
   (void)ctcp_command(bytes);
   if (auto a = ctcp_action(make_ctcp_action(bytes)); !a) fail("make_ctcp_action is not an action");

@@ -139,6 +139,10 @@ std::string strip_formatting(std::string_view s) {
 std::string decode_irc_text(std::string_view bytes) {
   bool multibyte = false;  // seen a well-formed non-ASCII character: evidence of UTF-8
   for (std::size_t i = 0; i < bytes.size();) {
+    if (static_cast<unsigned char>(bytes[i]) < 0x80) {  // ASCII: the same in both encodings
+      ++i;
+      continue;
+    }
     std::size_t len = 1;
     if (utf8::decode(bytes, i, len) >= 0) {
       multibyte = multibyte || len > 1;
@@ -159,6 +163,9 @@ std::string decode_irc_text(std::string_view bytes) {
 }
 
 std::string irc_to_xmpp_text(std::string_view bytes) {
+  // Most lines are plain printable ASCII: nothing to decode, nothing to strip.
+  if (std::all_of(bytes.begin(), bytes.end(), [](char c) { return c >= 0x20 && c < 0x7F; }))
+    return std::string(bytes);
   // Decode first: stripping works on the ASCII control bytes, which are the same
   // in both encodings, and the decoded text is what must stay valid.
   return strip_formatting(decode_irc_text(bytes));
