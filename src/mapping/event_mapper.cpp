@@ -33,6 +33,7 @@ xmpp::Condition condition_of(transport::Failure f) {
     case Failure::BadRequest: return Condition::BadRequest;
     case Failure::Conflict: return Condition::Conflict;
     case Failure::NotAcceptable: return Condition::NotAcceptable;
+    case Failure::NotAuthorized: return Condition::NotAuthorized;  // e.g. XEP-0045 §7.2.6 wrong password
     case Failure::Internal: break;
   }
   return Condition::InternalServerError;

@@ -97,7 +97,10 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
   op.available = type != "unavailable";
   op.show = xmpp::child_text(s.root(), "show", xmpp::ns::component);
   op.status = xmpp::child_text(s.root(), "status", xmpp::ns::component);
-  op.muc = static_cast<bool>(s.child("x", xmpp::ns::muc));
+  if (auto x = s.child("x", xmpp::ns::muc)) {
+    op.muc = true;
+    op.muc_password = xmpp::child_text(x, "password", xmpp::ns::muc);
+  }
   pending_.put(ref, std::move(p));
   if (type == "subscribe") {
     reg_.set_subscribed(cfg_.domain, bare, *peer, true);

@@ -439,6 +439,32 @@ def test_nick_collision_is_conflict(gateway, xmpp, irc, names):
     join(alice, chan, names("alice"))
 
 
+def test_password_protected_channel_takes_the_muc_password_as_its_key(gateway, xmpp, irc, names):
+    """XEP-0045 §7.2.6 <password/> -> JOIN #chan key on a +k channel; none or a wrong
+    one -> <not-authorized/>."""
+    gateway()
+    chan, nick = "#" + names("key"), names("alice")
+    op = irc(names("keyop"))
+    op.join(chan)
+    op.mode(chan, "+k", "s3cret")
+    alice = xmpp()
+
+    def refused(password):
+        start = len(alice.ordered)
+        muc_join(alice, room(chan), nick, password=password)
+        return wait_ordered(alice, lambda r: r.kind == "presence" and from_room(r, chan) and
+                            (r.type == "error" or 110 in codes(r)), start,
+                            what=f"the answer to a join with password {password!r}")
+
+    for password in (None, "wrong"):
+        err = refused(password)
+        assert err.type == "error" and err.condition == "not-authorized", err.xml
+    assert not [n for n in op.names(chan) if same(n, nick)], "joined without the key"
+    ok = refused("s3cret")
+    assert ok.type != "error" and 110 in codes(ok), ok.xml
+    op.wait(lambda ln: ln.command == "JOIN" and same(ln.nick, nick), WAIT, what=f"{nick} joining {chan}")
+
+
 def test_two_resources_share_one_irc_connection(gateway, xmpp, irc, names):
     gateway()
     chan, nick = "#" + names("res"), names("alice")

@@ -19,7 +19,7 @@ enum class MessageKind { Chat, Groupchat, Normal, Headline };
 // errors by the core: NotFound -> item-not-found, Forbidden -> forbidden,
 // Unavailable -> recipient-unavailable, BadRequest -> bad-request, Conflict ->
 // conflict, Internal -> internal-server-error, NotAcceptable -> not-acceptable).
-enum class Failure { NotFound, Forbidden, Unavailable, BadRequest, Conflict, Internal, NotAcceptable };
+enum class Failure { NotFound, Forbidden, Unavailable, BadRequest, Conflict, Internal, NotAcceptable, NotAuthorized };
 
 // ---- transport -> core -------------------------------------------------------
 
@@ -126,6 +126,7 @@ struct OutboundPresence {
   std::string show, status;
   std::string type;       // "", "unavailable", "probe", "subscribe", "unsubscribe"
   bool muc = false;       // carried <x xmlns='http://jabber.org/protocol/muc'/>: a room join (XEP-0045 §7.2)
+  std::string muc_password;  // its <password/> (XEP-0045 §7.2.6), e.g. an IRC channel key
 };
 
 // Sent when a user registers and, right after start(), once for every existing

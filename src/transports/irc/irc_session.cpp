@@ -247,6 +247,11 @@ void IrcSession::welcome(Room& room, Member& m, SessionOutput& out) {
   m.join_ref = 0;
 }
 
+OutLine IrcSession::join_line(const Room& r) {
+  if (r.channel_key.empty()) return line("JOIN", {r.name});
+  return line("JOIN", {r.name, r.channel_key});
+}
+
 void IrcSession::reflect(Room& room, const std::string& body, const std::string& id, SessionOutput& out) {
   for (const auto& m : room.members) {
     if (!m.welcomed) continue;
@@ -328,7 +333,7 @@ SessionOutput IrcSession::on_registered(const std::string& nick, bool echo_messa
   motd_.clear();
   for (auto& r : rooms_) {
     if (r.phase != Room::Phase::Pending) continue;
-    out.lines.push_back(line("JOIN", {r.name}));
+    out.lines.push_back(join_line(r));
     r.phase = Room::Phase::Joining;
   }
   auto queued = std::move(queued_);

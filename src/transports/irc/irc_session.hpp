@@ -154,10 +154,14 @@ class IrcSession {
     std::uint64_t join_ref = 0;  // the join presence's ref until it is answered
     bool welcomed = false;       // got the join sequence (for the current JOIN)
   };
+  // JOIN for this room, with its channel key when the user gave one.
+  struct Room;
+  static OutLine join_line(const Room& r);
   struct Room {
     std::string key;   // irc_lower(name)
     std::string name;  // "#Chan" as the user wrote it
     std::string peer;  // "#Chan%server" as the user addressed it
+    std::string channel_key;  // the MUC join's <password/>: JOIN #chan key (+k channels)
     std::string topic;
     std::string topic_setter;
     enum class Phase : std::uint8_t { Pending, Joining, Joined } phase = Phase::Pending;

@@ -478,8 +478,9 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
     case 403: case 405: case 471: case 473: case 474: case 475: case 476: case 477: case 489: case 520: {
       Room* r = find_room(irc_lower(m.param(1)));
       if (!r || r->phase == Room::Phase::Joined) return server_message(text_from(1), out);
-      Failure f = Failure::Forbidden;  // 473 invite-only, 474 banned, 475 key, 477 registered only, 489 TLS only
-      if (code == 403 || code == 476) f = Failure::NotFound;
+      Failure f = Failure::Forbidden;  // 473 invite-only, 474 banned, 477 registered only, 489 TLS only
+      if (code == 475) f = Failure::NotAuthorized;  // bad channel key: XEP-0045 §7.2.6 password
+      else if (code == 403 || code == 476) f = Failure::NotFound;
       else if (code == 405 || code == 437 || code == 471) f = Failure::Unavailable;
       return join_failed(*r, f, text_from(1), out);
     }

@@ -58,17 +58,23 @@ void IrcSession::join(const OutboundPresence& p, SessionOutput& out) {
     if (!n || n->kind != IrcAddress::Kind::Nick)
       return fail(p.ref, Failure::NotAcceptable, "'" + p.peer_resource + "' is not a valid IRC nickname.", out);
   }
+  // XEP-0045 §7.2.6 password -> IRC channel key (RFC 2812 §3.2.1): one word, no comma.
+  if (std::any_of(p.muc_password.begin(), p.muc_password.end(),
+                  [](char c) { return c == ' ' || c == ',' || static_cast<unsigned char>(c) < 0x20; }) ||
+      p.muc_password.size() > 100)
+    return fail(p.ref, Failure::NotAcceptable, "An IRC channel key is one word without commas.", out);
   Room r;
   r.key = key;
   r.name = a->name;
   r.peer = p.peer;
+  r.channel_key = p.muc_password;
   r.members.push_back(Member{p.user_resource, p.peer_resource, p.ref, false});
   rooms_.push_back(std::move(r));
   Room& room = rooms_.back();
   switch (state_) {
     case State::Idle: open_connection(p.peer_resource, out); break;
     case State::Ready:
-      out.lines.push_back(line("JOIN", {room.name}));
+      out.lines.push_back(join_line(room));
       room.phase = Room::Phase::Joining;
       break;
     case State::Connecting:  // JOIN on registration

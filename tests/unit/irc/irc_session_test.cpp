@@ -356,7 +356,7 @@ TEST_CASE("join errors from the server: error to the joining resource, per numer
   for (auto c : {Case{":srv 471 alice #chan :Cannot join channel (+l)", Failure::Unavailable},
                  Case{":srv 473 alice #chan :Cannot join channel (+i)", Failure::Forbidden},
                  Case{":srv 474 alice #chan :Cannot join channel (+b)", Failure::Forbidden},
-                 Case{":srv 475 alice #chan :Cannot join channel (+k)", Failure::Forbidden},
+                 Case{":srv 475 alice #chan :Cannot join channel (+k)", Failure::NotAuthorized},
                  Case{":srv 403 alice #chan :No such channel", Failure::NotFound}}) {
     CAPTURE(c.line);
     Scenario t;
@@ -474,4 +474,30 @@ TEST_CASE("bounds: rooms per session") {
   REQUIRE(o.size() == 1);
   CHECK(o[0].failure == Failure::NotAcceptable);
   CHECK(t.s.room_count() == IrcSession::kMaxRooms);
+}
+
+TEST_CASE("a MUC password is the channel key of the JOIN, on registration and when already connected") {
+  auto joins = [](const SessionOutput& out) {
+    std::vector<std::string> v;
+    for (const auto& l : out.lines)
+      if (l.msg.command == "JOIN") v.push_back(serialize(l.msg));
+    return v;
+  };
+  Scenario t;
+  auto p = t.presence("phone", kRoom, "alice");
+  p.muc_password = "s3cret";
+  t.s.on_presence(p);
+  // The JOIN goes out once registered.
+  CHECK(joins(t.s.on_registered("alice", false)) == std::vector<std::string>{"JOIN #chan s3cret"});
+  // Another room on the live connection, without a password: no key.
+  CHECK(joins(t.join("phone", "alice", "#other%irc.test")) ==
+        std::vector<std::string>{"JOIN #other"});
+  // A key that would split the JOIN's parameters is refused before anything is sent.
+  auto bad = t.presence("phone", "#third%irc.test", "alice");
+  bad.muc_password = "two words";
+  auto out = t.s.on_presence(bad);
+  CHECK(joins(out).empty());
+  auto o = all<SendOutcome>(out);
+  REQUIRE(o.size() == 1);
+  CHECK(o[0].failure == Failure::NotAcceptable);
 }

@@ -178,3 +178,23 @@ TEST_CASE("at start the transport hears of every stored registration and its set
   for (auto& r : regs) CHECK(r.fields.size() == 1);
   CHECK(out.stanzas.empty());
 }
+
+TEST_CASE("a join's XEP-0045 password reaches the transport; a refused one is not-authorized") {
+  CoreHarness h;
+  h.tr.needs_registration = false;
+  auto join = h.send("<presence from='alice@example.org/laptop' to='room@mqtt.example.org/alice'>"
+                     "<x xmlns='http://jabber.org/protocol/muc'><password>cauldronburn</password></x></presence>");
+  auto p = commands_of<transport::OutboundPresence>(join);
+  REQUIRE(p.size() == 1);
+  CHECK(p[0].muc);
+  CHECK(p[0].muc_password == "cauldronburn");
+  // XEP-0045 §7.2.6: a wrong or missing password is <not-authorized/>.
+  auto out = h.event(transport::SendOutcome{.ref = p[0].ref, .ok = false,
+                                            .failure = transport::Failure::NotAuthorized,
+                                            .text = "Cannot join channel (+k)"});
+  auto& e = out.only();
+  CHECK(e.name() == "presence");
+  CHECK(e.type() == "error");
+  CHECK(e.to() == "alice@example.org/laptop");
+  CHECK(error_condition(e) == "not-authorized");
+}
