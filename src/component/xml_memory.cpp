@@ -21,8 +21,8 @@ namespace {
 // since pugixml's deallocate gets only the pointer.
 constexpr std::size_t kHeader = 16;
 // pugixml 1.13 asks for a page as its 32 KiB of data plus a small page header.
-constexpr std::size_t kPageMin = 32 * 1024;
-constexpr std::size_t kPageBlock = 33 * 1024;  // what every page-sized request gets
+constexpr std::size_t kPageMin = std::size_t{32} * 1024;
+constexpr std::size_t kPageBlock = std::size_t{33} * 1024;  // what every page-sized request gets
 constexpr std::size_t kMaxCached = 8;          // per thread: 264 KiB at most
 
 // Trivially destructible on purpose: a document freed by a static destructor after
