@@ -17,33 +17,15 @@
 #include <unistd.h>
 #include "mapping/sqlite_db.hpp"
 #include "mapping/sqlite_registry.hpp"
+#include "fakes/temp_registry.hpp"
 
 namespace fs = std::filesystem;
 using sb::mapping::SqliteRegistry;
 
+using sb::test::open_ok;
+using sb::test::TempDir;
+
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "sb-journal-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-std::unique_ptr<SqliteRegistry> open_ok(const std::string& path) {
-  std::string error;
-  auto r = SqliteRegistry::open(path, error);
-  INFO(error);
-  REQUIRE(r);
-  return r;
-}
 
 std::vector<std::string> payloads(SqliteRegistry& r, const std::string& d, const std::string& q) {
   std::vector<std::string> out;

@@ -14,35 +14,17 @@
 #include "common/clock.hpp"
 #include "mapping/sqlite_db.hpp"
 #include "mapping/sqlite_registry.hpp"
+#include "fakes/temp_registry.hpp"
 #include "mapping/sqlite_schema.hpp"
 
 namespace fs = std::filesystem;
 using sb::mapping::Registration;
 using sb::mapping::SqliteRegistry;
 
+using sb::test::open_ok;
+using sb::test::TempDir;
+
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "sb-registry-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-std::unique_ptr<SqliteRegistry> open_ok(const std::string& path, const sb::Clock* clock = nullptr) {
-  std::string error;
-  auto r = SqliteRegistry::open(path, error, clock);
-  INFO(error);
-  REQUIRE(r);
-  return r;
-}
 
 std::unique_ptr<SqliteRegistry> memory() { return open_ok(":memory:"); }
 
