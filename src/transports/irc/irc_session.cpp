@@ -3,6 +3,7 @@
 #include "transports/irc/irc_session.hpp"
 
 #include <algorithm>
+#include "common/civil_time.hpp"
 #include "transports/irc/irc_address.hpp"
 #include "transports/irc/irc_session_detail.hpp"
 #include "transports/irc/irc_text.hpp"
@@ -43,52 +44,7 @@ std::string seconds_text(milliseconds d) {
   return std::to_string(s) + (s == 1 ? " second" : " seconds");
 }
 
-// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 }  // namespace
-
-std::optional<std::int64_t> parse_server_time(std::string_view s) {
-  // YYYY-MM-DDTHH:MM:SS[.fff]Z
-  auto num = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
-    if (pos + len > s.size()) return std::nullopt;
-    int v = 0;
-    for (std::size_t i = pos; i < pos + len; ++i) {
-      if (s[i] < '0' || s[i] > '9') return std::nullopt;
-      v = v * 10 + (s[i] - '0');
-    }
-    return v;
-  };
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
-    return std::nullopt;
-  auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), se = num(17, 2);
-  if (!y || !mo || !d || !h || !mi || !se || *mo < 1 || *mo > 12 || *d < 1 || *d > 31 || *h > 23 || *mi > 59 ||
-      *se > 60)
-    return std::nullopt;
-  std::size_t pos = 19;
-  int ms = 0;
-  if (s[pos] == '.') {
-    ++pos;
-    int digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 3) ms = ms * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return std::nullopt;
-    for (; digits < 3; ++digits) ms *= 10;
-  }
-  if (pos + 1 != s.size() || (s[pos] != 'Z' && s[pos] != 'z')) return std::nullopt;
-  const std::int64_t days = days_from_civil(*y, static_cast<unsigned>(*mo), static_cast<unsigned>(*d));
-  return ((days * 24 + *h) * 60 + *mi) * 60'000 + std::int64_t{*se} * 1000 + ms;
-}
 
 IrcSession::IrcSession(SessionConfig cfg) : cfg_(std::move(cfg)) { nick_ = cfg_.identity.nick; }
 

@@ -261,7 +261,5 @@ class IrcSession {
   std::string chanmodes_always_ = "beIk", chanmodes_set_ = "l";
 };
 
-// "2026-11-21T10:00:00.000Z" (IRCv3 server-time) -> Unix milliseconds.
-std::optional<std::int64_t> parse_server_time(std::string_view s);
 
 }  // namespace sb::transport::irc

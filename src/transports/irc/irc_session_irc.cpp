@@ -1,6 +1,7 @@
 // IrcSession, the IRC side (SPEC §7): what the server says becomes XEP-0045
 // presence, messages and subjects. See irc_session.hpp.
 #include <algorithm>
+#include "common/civil_time.hpp"
 #include "transports/irc/irc_address.hpp"
 #include "transports/irc/irc_session.hpp"
 #include "transports/irc/irc_session_detail.hpp"
@@ -267,8 +268,9 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
   std::string id;
   if (const std::string* msgid = m.tag("msgid")) id = *msgid;
   std::optional<std::int64_t> stamp;
+  // IRCv3 server-time: an ISO 8601 UTC timestamp.
   if (const std::string* t = m.tag("time"))
-    if (auto ts = parse_server_time(*t); ts && now_ms - *ts > kBacklogMs) stamp = ts;
+    if (auto ts = civil::parse_iso8601_ms(*t); ts && now_ms - *ts > kBacklogMs) stamp = ts;
 
   if (is_channel_name(target)) {
     Room* room = find_room(irc_lower(target));

@@ -3,20 +3,11 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include "common/civil_time.hpp"
 #include "transports/sms/form.hpp"
 
 namespace sb::transport::sms {
 namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
 
 // A small cursor over the text being parsed.
 struct Cursor {
@@ -39,13 +30,6 @@ struct Cursor {
     return v;
   }
 };
-
-std::optional<std::int64_t> to_ms(int y, int mo, int d, int h, int mi, int sec, int offset_min, int frac_ms) {
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - std::int64_t{offset_min} * 60;
-  return secs * 1000 + frac_ms;
-}
 
 std::optional<std::int64_t> parse_rfc2822(std::string_view text) {
   static constexpr std::array<std::string_view, 12> kMonths = {"jan", "feb", "mar", "apr", "may", "jun",
@@ -82,56 +66,13 @@ std::optional<std::int64_t> parse_rfc2822(std::string_view text) {
     if (!hhmm) return std::nullopt;
     offset = sign * (*hhmm / 100 * 60 + *hhmm % 100);
   }  // GMT, UT, Z or nothing: UTC
-  return to_ms(*y, mo, *d, *h, *mi, *sec, offset, 0);
-}
-
-std::optional<std::int64_t> parse_iso8601(std::string_view text) {
-  Cursor c{text};
-  c.spaces();
-  auto y = c.number(4, 4);
-  if (!y || !c.eat('-')) return std::nullopt;
-  auto mo = c.number(2, 2);
-  if (!mo || !c.eat('-')) return std::nullopt;
-  auto d = c.number(2, 2);
-  if (!d || !(c.eat('T') || c.eat('t') || c.eat(' '))) return std::nullopt;
-  auto h = c.number(2, 2);
-  if (!h || !c.eat(':')) return std::nullopt;
-  auto mi = c.number(2, 2);
-  if (!mi || !c.eat(':')) return std::nullopt;
-  auto sec = c.number(2, 2);
-  if (!sec) return std::nullopt;
-  int frac = 0;
-  if (c.eat('.')) {
-    std::size_t n = 0;
-    int v = 0;
-    while (!c.s.empty() && std::isdigit(static_cast<unsigned char>(c.s.front()))) {
-      if (n < 3) v = v * 10 + (c.s.front() - '0');
-      ++n;
-      c.s.remove_prefix(1);
-    }
-    for (std::size_t k = n; k < 3; ++k) v *= 10;
-    frac = v;
-  }
-  int offset = 0;
-  if (c.eat('Z') || c.eat('z') || c.s.empty()) {
-  } else if (c.s.front() == '+' || c.s.front() == '-') {
-    const int sign = c.s.front() == '-' ? -1 : 1;
-    c.s.remove_prefix(1);
-    auto oh = c.number(2, 2);
-    c.eat(':');
-    auto om = c.number(2, 2);
-    if (!oh || !om) return std::nullopt;
-    offset = sign * (*oh * 60 + *om);
-  } else {
-    return std::nullopt;
-  }
-  return to_ms(*y, *mo, *d, *h, *mi, *sec, offset, frac);
+  return civil::unix_ms(*y, mo, *d, *h, *mi, *sec, offset, 0);
 }
 
 }  // namespace
 
 std::optional<std::int64_t> parse_date_ms(std::string_view s) {
-  if (auto iso = parse_iso8601(s)) return iso;
+  if (auto iso = civil::parse_iso8601_ms(s)) return iso;
   return parse_rfc2822(s);
 }
 

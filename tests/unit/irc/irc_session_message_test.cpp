@@ -3,6 +3,8 @@
 // lines to the server, no injection, text decoding, server-time.
 #include <doctest/doctest.h>
 
+#include "common/civil_time.hpp"
+
 #include "unit/irc/irc_session_scenario.hpp"
 
 using namespace sb::test::irc_session;
@@ -342,14 +344,14 @@ TEST_CASE("latin-1 and colours from IRC arrive as clean UTF-8") {
 TEST_CASE("server-time: only history older than 10 s gets a timestamp") {
   Scenario t;
   t.joined();
-  CHECK(parse_server_time("2027-01-15T08:00:00.250Z") == kNow + 250);
-  CHECK(parse_server_time("1970-01-01T00:00:01.5Z") == 1500);
-  CHECK(parse_server_time("2024-02-29T12:34:56Z") == 1709210096000);
-  CHECK_FALSE(parse_server_time("yesterday"));
-  CHECK_FALSE(parse_server_time("2024-13-01T00:00:00Z"));
+  CHECK(sb::civil::parse_iso8601_ms("2027-01-15T08:00:00.250Z") == kNow + 250);
+  CHECK(sb::civil::parse_iso8601_ms("1970-01-01T00:00:01.5Z") == 1500);
+  CHECK(sb::civil::parse_iso8601_ms("2024-02-29T12:34:56Z") == 1709210096000);
+  CHECK_FALSE(sb::civil::parse_iso8601_ms("yesterday"));
+  CHECK_FALSE(sb::civil::parse_iso8601_ms("2024-13-01T00:00:00Z"));
 
   // kNow = 2027-01-15T08:00:00Z
-  REQUIRE(parse_server_time("2027-01-15T08:00:00.000Z") == kNow);
+  REQUIRE(sb::civil::parse_iso8601_ms("2027-01-15T08:00:00.000Z") == kNow);
   auto ms = all<InboundMessage>(t.irc("@time=2027-01-15T07:59:55.000Z :bob!b@h PRIVMSG #chan :recent"));
   REQUIRE(ms.size() == 1);
   CHECK_FALSE(ms[0].timestamp_ms);
