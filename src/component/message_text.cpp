@@ -7,33 +7,10 @@
 namespace sb::xmpp {
 namespace {
 
-// Escapes markup; CR always (XML 1.0 §2.11 would turn a raw one into LF), and in
-// attribute values TAB and LF too (§3.3.3 would turn them into spaces).
-void escape_clean(std::string& out, std::string_view clean, bool attribute) {
-  std::size_t start = 0;
-  for (std::size_t i = 0; i < clean.size(); ++i) {
-    const char* rep = nullptr;
-    switch (clean[i]) {
-      case '&': rep = "&amp;"; break;
-      case '<': rep = "&lt;"; break;
-      case '>': rep = "&gt;"; break;
-      case '"': rep = "&quot;"; break;
-      case '\'': rep = "&apos;"; break;
-      case '\r': rep = "&#13;"; break;
-      case '\n': if (!attribute) continue; rep = "&#10;"; break;
-      case '\t': if (!attribute) continue; rep = "&#9;"; break;
-      default: continue;
-    }
-    out.append(clean.substr(start, i - start)).append(rep);
-    start = i + 1;
-  }
-  out.append(clean.substr(start));
-}
-
 void attr(std::string& out, std::string_view name, std::string_view value) {
   if (value.empty()) return;
   out.append(" ").append(name).append("=\"");
-  append_escaped(out, value, true);
+  append_sanitized_escaped(out, value, true);
   out += '"';
 }
 
@@ -44,19 +21,11 @@ void element(std::string& out, std::string_view name, std::string_view text) {
     return;
   }
   out += '>';
-  append_escaped(out, text, false);
+  append_sanitized_escaped(out, text, false);
   out.append("</").append(name).append(">");
 }
 
 }  // namespace
-
-void append_escaped(std::string& out, std::string_view text, bool attribute) {
-  if (is_clean_text(text)) {
-    escape_clean(out, text, attribute);
-  } else {
-    escape_clean(out, sanitize_text(text), attribute);
-  }
-}
 
 std::string message_text(const MessageText& m) {
   std::string out;

@@ -27,10 +27,4 @@ struct MessageText {
 // <message …>…</message>, with every value sanitised and escaped.
 std::string message_text(const MessageText& m);
 
-// Appends `text` made valid (sanitize_text) and escaped for character data or,
-// with `attribute`, a double- or single-quoted attribute value; what a parser reads
-// back is exactly the sanitised text (CR, and in attributes TAB and LF, as
-// character references).
-void append_escaped(std::string& out, std::string_view text, bool attribute);
-
 }  // namespace sb::xmpp

@@ -48,19 +48,38 @@ bool is_clean_text(std::string_view in) {
 
 bool is_valid_utf8(std::string_view in) { return utf8::valid(in); }
 
+void append_xml_escaped(std::string& out, std::string_view text, bool attribute) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char* rep = nullptr;
+    switch (text[i]) {
+      case '&': rep = "&amp;"; break;
+      case '<': rep = "&lt;"; break;
+      case '>': rep = "&gt;"; break;
+      case '"': rep = "&quot;"; break;
+      case '\'': rep = "&apos;"; break;
+      // XML 1.0 §2.11 would turn a raw CR into LF, and §3.3.3 TAB and LF in an
+      // attribute value into spaces: as character references they stay.
+      case '\r': rep = "&#13;"; break;
+      case '\n': if (!attribute) continue; rep = "&#10;"; break;
+      case '\t': if (!attribute) continue; rep = "&#9;"; break;
+      default: continue;
+    }
+    out.append(text.substr(start, i - start)).append(rep);
+    start = i + 1;
+  }
+  out.append(text.substr(start));
+}
+
+void append_sanitized_escaped(std::string& out, std::string_view text, bool attribute) {
+  if (is_clean_text(text)) append_xml_escaped(out, text, attribute);
+  else append_xml_escaped(out, sanitize_text(text), attribute);
+}
+
 std::string xml_escape(std::string_view in) {
   std::string out;
   out.reserve(in.size() + in.size() / 8);
-  for (char c : in) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
+  append_xml_escaped(out, in, true);
   return out;
 }
 

@@ -18,7 +18,13 @@ bool is_clean_text(std::string_view in);
 // True if `in` is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool is_valid_utf8(std::string_view in);
 
-// Escapes & < > " ' for use in character data or attribute values.
+// Appends `text` escaped for character data or, with `attribute`, a single- or
+// double-quoted attribute value: & < > " ' and CR always, TAB and LF in attributes,
+// so a parser reads back exactly `text`. Does not sanitise.
+void append_xml_escaped(std::string& out, std::string_view text, bool attribute);
+// The same after sanitize_text (copy-free when the text is already clean).
+void append_sanitized_escaped(std::string& out, std::string_view text, bool attribute);
+// An attribute value (append_xml_escaped) as a new string.
 std::string xml_escape(std::string_view in);
 
 }  // namespace sb::xmpp
