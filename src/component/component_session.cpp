@@ -73,15 +73,14 @@ void ComponentSession::on_disconnected() {
 
 void ComponentSession::on_bytes(std::string_view data) {
   if (state_ == SessionState::Disconnected || failure_) return;
-  // One vector kept across reads: no allocation per read once it has grown.
-  auto events = std::move(events_);
-  events.clear();
-  framer_.feed(data, events);
-  for (auto& ev : events) {
+  // One vector kept across reads: no allocation per read once it has grown
+  // (handle_event never calls back into on_bytes).
+  events_.clear();
+  framer_.feed(data, events_);
+  for (auto& ev : events_) {
     if (failure_) break;
     handle_event(ev);
   }
-  events_ = std::move(events);
   if (state_ == SessionState::Ready && !failure_) write_waiting();
 }
 
