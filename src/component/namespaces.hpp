@@ -21,4 +21,5 @@ inline constexpr const char* muc = "http://jabber.org/protocol/muc";
 inline constexpr const char* muc_user = "http://jabber.org/protocol/muc#user";
 inline constexpr const char* chatstates = "http://jabber.org/protocol/chatstates";
 inline constexpr const char* delay = "urn:xmpp:delay";
+inline constexpr const char* rsm = "http://jabber.org/protocol/rsm";  // XEP-0059
 }  // namespace sb::xmpp::ns

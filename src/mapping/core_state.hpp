@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "component/data_form.hpp"
 #include "component/jid.hpp"
+#include "component/rsm.hpp"
 #include "component/stanza.hpp"
 #include "component/stanza_error.hpp"
 #include "mapping/gateway_core.hpp"
@@ -70,6 +71,17 @@ struct Pending {
 // transports as OutboundMessage::origin and read back from SendOutcome::origin.
 std::string encode_origin(const Pending& p);
 std::optional<Pending> decode_origin(std::string_view s);
+// The request's addressing rebuilt, so make_error answers the original sender.
+xmpp::Stanza request_of(const Pending& p);
+// RFC 6120 stanza error for a transport's Failure (SPEC §4).
+xmpp::Condition condition_of(transport::Failure f);
+
+// A disco#items request the transport answers later (ListItems -> ItemList):
+// whom to answer, and which page they asked for (XEP-0059).
+struct ItemsQuery {
+  Pending req;
+  xmpp::RsmRequest rsm;
+};
 
 // An open XEP-0050 command session.
 struct CommandSession {
@@ -87,6 +99,7 @@ struct ContactPresence {
 inline constexpr std::size_t kMaxPending = 10000;
 inline constexpr std::size_t kMaxSessionsPerUser = 32;
 inline constexpr std::size_t kMaxSessions = 4096;
+inline constexpr std::size_t kMaxItemQueries = 1000;
 
 class CoreState {
  public:
@@ -119,6 +132,12 @@ class CoreState {
   void disco_items(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out);
   // disco#info of a legacy JID the transport described (a room).
   void peer_disco_info(const xmpp::Stanza& s, const transport::PeerInfo& info, Effects& out);
+  // disco#items the transport fetches (peer_items.cpp): asks it, answers the requester.
+  void ask_items(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, Effects& out);
+  void answer_items(transport::ItemList l, Effects& out);
+  // Appends the requested page of `items` to the disco#items <query/>; false when
+  // the page names an item the list does not hold (-> item-not-found).
+  bool append_items(pugi::xml_node q, const std::vector<transport::Item>& items, const xmpp::RsmRequest& rsm);
   // The command nodes this requester may run: (node, name).
   std::vector<std::pair<std::string, std::string>> commands_for(const std::string& bare);
 
@@ -165,6 +184,7 @@ class CoreState {
   std::uint64_t next_id_ = 1;
   std::string id_prefix_;
   BoundedMap<std::uint64_t, Pending> pending_{kMaxPending};
+  BoundedMap<std::uint64_t, ItemsQuery> item_queries_{kMaxItemQueries};
   std::deque<CommandSession> sessions_;  // oldest first
   // Legacy contacts made available to a user: (user bare or full JID, contact full JID).
   std::map<std::pair<std::string, std::string>, ContactPresence> available_;

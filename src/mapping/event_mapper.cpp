@@ -23,21 +23,6 @@ const char* type_of(transport::MessageKind k) {
   return "normal";
 }
 
-xmpp::Condition condition_of(transport::Failure f) {
-  using transport::Failure;
-  using xmpp::Condition;
-  switch (f) {
-    case Failure::NotFound: return Condition::ItemNotFound;
-    case Failure::Forbidden: return Condition::Forbidden;
-    case Failure::Unavailable: return Condition::RecipientUnavailable;
-    case Failure::BadRequest: return Condition::BadRequest;
-    case Failure::Conflict: return Condition::Conflict;
-    case Failure::NotAcceptable: return Condition::NotAcceptable;
-    case Failure::NotAuthorized: return Condition::NotAuthorized;  // e.g. XEP-0045 §7.2.6 wrong password
-    case Failure::Internal: break;
-  }
-  return Condition::InternalServerError;
-}
 
 // XEP-0082 DateTime, UTC with milliseconds.
 std::string stamp(std::int64_t unix_ms) {
@@ -76,6 +61,29 @@ bool is_self(const transport::MucPresence& m) {
   return std::find(m.codes.begin(), m.codes.end(), 110) != m.codes.end();
 }
 }  // namespace
+
+xmpp::Condition condition_of(transport::Failure f) {
+  using transport::Failure;
+  using xmpp::Condition;
+  switch (f) {
+    case Failure::NotFound: return Condition::ItemNotFound;
+    case Failure::Forbidden: return Condition::Forbidden;
+    case Failure::Unavailable: return Condition::RecipientUnavailable;
+    case Failure::BadRequest: return Condition::BadRequest;
+    case Failure::Conflict: return Condition::Conflict;
+    case Failure::NotAcceptable: return Condition::NotAcceptable;
+    case Failure::NotAuthorized: return Condition::NotAuthorized;  // e.g. XEP-0045 §7.2.6 wrong password
+    case Failure::Internal: break;
+  }
+  return Condition::InternalServerError;
+}
+
+xmpp::Stanza request_of(const Pending& p) {
+  auto req = xmpp::Stanza::make(p.name);
+  req.set_attr("from", p.from).set_attr("to", p.to);
+  req.set_attr("id", p.id).set_attr("type", p.type);
+  return req;
+}
 
 std::string encode_origin(const Pending& p) {
   std::string s;
@@ -206,11 +214,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
     }
     if (!pending) return log_->debug("outcome for unknown ref {}", o->ref);
     if (!o->ok) {
-      // Rebuild the request's addressing so make_error answers the original sender.
-      auto req = xmpp::Stanza::make(pending->name);
-      req.set_attr("from", pending->from).set_attr("to", pending->to);
-      req.set_attr("id", pending->id).set_attr("type", pending->type);
-      return error(out, req, condition_of(o->failure), o->text);
+      return error(out, request_of(*pending), condition_of(o->failure), o->text);
     }
     if (pending->receipt && o->delivered) {
       // XEP-0184 §4.
@@ -222,6 +226,8 @@ void CoreState::on_event(transport::Event e, Effects& out) {
     if (pending->receipt) pending_.put(o->ref, std::move(*pending));
     return;
   }
+
+  if (auto* il = std::get_if<transport::ItemList>(&e)) return answer_items(std::move(*il), out);
 
   if (auto* l = std::get_if<transport::LinkState>(&e)) {
     if (l->up == backend_up_ && l->text == backend_text_) return;

@@ -13,6 +13,7 @@
 // Threading: one thread (the io thread). Ownership: borrows transport, registry
 // and clock, which outlive it.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,11 @@
 namespace sb::mapping {
 
 // token: non-zero when made from a transport event with a delivery_token.
+// The most items one disco#items answer holds, whatever the requester asked for
+// (XEP-0059 §2.1): an IRC network lists tens of thousands of channels, and one
+// stanza for all of them would pass what servers accept from a component.
+inline constexpr std::size_t kItemsPerPage = 500;
+
 struct SendStanza {
   xmpp::Stanza stanza;
   std::uint64_t token = 0;

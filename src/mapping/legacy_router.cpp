@@ -58,6 +58,10 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
       if (auto q = s.child("query", xmpp::ns::disco_info); q && std::string_view(q.attribute("node").value()).empty()) {
         if (auto info = tr_.peer_info(bare, *peer)) return peer_disco_info(s, *info, out);
       }
+      // disco#items of an address whose items live on the backend (an IRC server's channels).
+      if (auto q = s.child("query", xmpp::ns::disco_items);
+          q && std::string_view(q.attribute("node").value()).empty() && tr_.lists_items(*peer))
+        return ask_items(s, from, *peer, out);
     }
     // Legacy contacts answer no other iqs; say so rather than leaving the user waiting.
     return error(out, s, xmpp::Condition::ServiceUnavailable);

@@ -89,11 +89,11 @@ void CoreState::disco_items(const xmpp::Stanza& s, const xmpp::Jid& from, Effect
   if (!node.empty()) q.append_attribute("node").set_value(node.c_str());
 
   if (node.empty()) {
-    for (const auto& item : tr_.items(bare)) {
-      auto it = q.append_child("item");
-      it.append_attribute("jid").set_value(jid_for(item.peer).c_str());
-      if (!item.name.empty()) it.append_attribute("name").set_value(xmpp::sanitize_text(item.name).c_str());
-    }
+    // An IRC domain with a fixed_server: the domain is the server, its items the channels.
+    if (tr_.lists_items("") && may_use(bare)) return ask_items(s, from, "", out);
+    auto rsm = xmpp::parse_rsm(req);
+    if (!rsm) return error(out, s, xmpp::Condition::BadRequest, "Malformed result set request (XEP-0059).");
+    if (!append_items(q, tr_.items(bare), *rsm)) return error(out, s, xmpp::Condition::ItemNotFound);
     return send(out, std::move(reply));
   }
   if (node == xmpp::ns::commands) {

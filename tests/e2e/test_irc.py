@@ -24,9 +24,10 @@ from harness.client import record_order
 from harness.ngircd import Ngircd, OPER_NAME, OPER_PASSWORD
 from harness.servers import IRC_DOMAIN, IRC_SECRET
 from harness.switchboard import toml_str, toml_value
-from harness.xep import (NS_DATA, NS_REGISTER, disco_info, muc_join, muc_leave, muc_send, muc_subject, muc_user,
+from harness.xep import (NS_DATA, NS_DISCO_ITEMS, NS_REGISTER, disco_info, disco_items, expect_result, muc_join, muc_leave, muc_send, muc_subject, muc_user,
                          resource_of)
 
+NS_RSM = "http://jabber.org/protocol/rsm"
 IRC_HOST = "127.0.0.1"          # the server's name in addresses (the [irc.servers."127.0.0.1"] table)
 SERVER_JID = f"{IRC_HOST}@{IRC_DOMAIN}"
 WAIT = 15                       # seconds: every bounded wait on the gateway
@@ -360,6 +361,72 @@ def test_raw_line_to_the_server_jid(gateway, xmpp, irc, names):
     watcher.wait_privmsg(chan, lambda t: t == "raw hello", frm=nick, since=m)
     alice.send_message(SERVER_JID, f"TOPIC {chan} :raw topic")
     watcher.wait(lambda ln: ln.command == "TOPIC" and same(ln.nick, nick) and ln.param(1) == "raw topic", since=m)
+
+
+# == channel list: disco#items of the server ===============================================
+def rsm_items(c, jid, set_xml):
+    """disco#items of `jid` with a XEP-0059 <set/>: ([item jids], {first, last, count, index})."""
+    reply = expect_result(c.iq(jid, "get", f"<query xmlns='{NS_DISCO_ITEMS}'><set xmlns='{NS_RSM}'>{set_xml}"
+                                           f"</set></query>"))
+    q = reply.find(f"{{{NS_DISCO_ITEMS}}}query")
+    jids = [i.get("jid") for i in q.findall(f"{{{NS_DISCO_ITEMS}}}item")]
+    rs = q.find(f"{{{NS_RSM}}}set")
+    assert rs is not None, "no <set/> in the answer to a result set request"
+    first = rs.find(f"{{{NS_RSM}}}first")
+    return jids, {"first": first.text if first is not None else None,
+                  "index": int(first.get("index")) if first is not None else None,
+                  "last": getattr(rs.find(f"{{{NS_RSM}}}last"), "text", None),
+                  "count": int(rs.find(f"{{{NS_RSM}}}count").text)}
+
+
+def test_disco_items_of_the_server_lists_its_channels_paged_with_rsm(gateway, xmpp, irc, names):
+    """SPEC §4 (disco#items of IRC servers), as Biboumi: the server JID's items are
+    its channels, fetched with LIST over the user's own connection (which the grace
+    period closes again), the larger first, named with users and topic (formatting
+    stripped); XEP-0059 pages them."""
+    gateway()
+    big, small = "#" + names("lbig"), "#" + names("lsmall")
+    a, b = irc(names("la")), irc(names("lb"))
+    a.join(big)
+    b.join(big)
+    a.topic(big, "the \x02big\x02 one")
+    a.join(small)
+    alice = xmpp()
+    _, features, _ = disco_info(alice, SERVER_JID)
+    assert NS_DISCO_ITEMS in features, features
+
+    items = disco_items(alice, SERVER_JID)
+    names_of = {j: n for j, _, n in items}
+    assert names_of.get(room(big)) == f"{big} (2 users): the big one", items
+    assert names_of.get(room(small)) == f"{small} (1 user)", items
+    order = [j for j, _, _ in items]
+    assert order.index(room(big)) < order.index(room(small)), order
+    assert a.whois("alice") is not None, "the list did not come over alice's own IRC connection"
+
+    # XEP-0059: one item per page, the second page after the first, the count of all.
+    page1, rs1 = rsm_items(alice, SERVER_JID, "<max>1</max>")
+    assert page1 == order[:1] and rs1["first"] == order[0] and rs1["index"] == 0 and rs1["count"] == len(order), rs1
+    page2, rs2 = rsm_items(alice, SERVER_JID, f"<max>1</max><after>{rs1['last']}</after>")
+    assert page2 == order[1:2] and rs2["index"] == 1, (page2, rs2)
+    last, _ = rsm_items(alice, SERVER_JID, "<max>1</max><before/>")
+    assert last == order[-1:], last
+    gone = alice.iq(SERVER_JID, "get", f"<query xmlns='{NS_DISCO_ITEMS}'><set xmlns='{NS_RSM}'><max>1</max>"
+                                       f"<after>#nosuch%{IRC_HOST}@{IRC_DOMAIN}</after></set></query>")
+    assert gone.get("type") == "error" and "item-not-found" in ET.tostring(gone, encoding="unicode"), \
+        ET.tostring(gone, encoding="unicode")
+
+    # Nothing joined: the connection opened for the list quits after the grace period (2 s).
+    util.wait_for(lambda: a.whois("alice") is None, WAIT, interval=0.5, what="alice's list-only connection to quit")
+
+
+
+def test_fixed_server_lists_channels_as_the_domains_items(gateway, xmpp, irc, names):
+    gateway(fixed_server=IRC_HOST)
+    chan = "#" + names("lfix")
+    irc(names("lf")).join(chan)
+    alice = xmpp()
+    items = disco_items(alice, IRC_DOMAIN)
+    assert (f"{chan}@{IRC_DOMAIN}", None, f"{chan} (1 user)") in items, items
 
 
 # == presence: nick, kick, part, quit, mode, subject ==========================================

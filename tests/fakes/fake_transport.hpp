@@ -66,6 +66,13 @@ class FakeTransport final : public transport::Transport {
     return resolve ? resolve(input) : std::nullopt;
   }
   std::vector<transport::Item> items(std::string_view) const override { return items_; }
+  // Peers (and "" for the domain) whose items are fetched: ListItems, answered by an ItemList.
+  std::vector<std::string> listed_peers;
+  bool lists_items(std::string_view peer) const override {
+    for (const auto& p : listed_peers)
+      if (p == peer) return true;
+    return false;
+  }
   std::function<std::optional<transport::PeerInfo>(std::string_view)> peer_info_of;
   std::optional<transport::PeerInfo> peer_info(std::string_view, std::string_view peer) const override {
     return peer_info_of ? peer_info_of(peer) : std::nullopt;

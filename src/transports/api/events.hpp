@@ -93,7 +93,23 @@ struct LinkState {
   std::string text;  // why, shown as the presence status
 };
 
-using Event = std::variant<InboundMessage, PresenceUpdate, SendOutcome, LinkState>;
+// An entry of a disco#items answer: a legacy address the core turns into a JID
+// (an IRC server on the domain, a user's MQTT device, a channel on an IRC server).
+struct Item {
+  std::string peer;  // legacy id; the core turns it into a JID; empty = the domain itself
+  std::string name;
+};
+
+// Answer to a ListItems, matched by `ref`: the items, or why there are none.
+struct ItemList {
+  std::uint64_t ref = 0;
+  bool ok = true;
+  Failure failure = Failure::Internal;  // when !ok
+  std::string text;                     // human-readable reason when !ok
+  std::vector<Item> items;              // in the order the user should see them
+};
+
+using Event = std::variant<InboundMessage, PresenceUpdate, SendOutcome, LinkState, ItemList>;
 
 // ---- core -> transport -------------------------------------------------------
 
@@ -137,7 +153,18 @@ struct UserRemoved { std::string user; };         // drop every legacy session o
 struct DisconnectUser { std::string user; };      // admin command: close sessions, keep registration
 struct SettingsChanged { std::string user; std::vector<std::pair<std::string, std::string>> settings; };
 
+// XEP-0030 disco#items of a legacy address whose items the transport must fetch
+// (Transport::lists_items; an IRC server: its channel list, SPEC §4). The
+// transport answers with exactly one ItemList carrying `ref`. peer empty: the
+// domain itself (an IRC domain with a fixed_server).
+struct ListItems {
+  std::uint64_t ref = 0;
+  std::string user;
+  std::string user_resource;
+  std::string peer;
+};
+
 using Command = std::variant<OutboundMessage, OutboundPresence, UserRegistered, UserRemoved,
-                             DisconnectUser, SettingsChanged>;
+                             DisconnectUser, SettingsChanged, ListItems>;
 
 }  // namespace sb::transport

@@ -40,12 +40,6 @@ struct Field {
 
 using FieldValues = std::vector<std::pair<std::string, std::string>>;
 
-// An item for disco#items on the domain (IRC servers, a user's MQTT devices).
-struct Item {
-  std::string peer;  // legacy id; the core turns it into a JID; empty = the domain itself
-  std::string name;
-};
-
 // A single-stage XEP-0050 command the transport offers (e.g. MQTT: the devices
 // with their last state). Executed by the core; answered from state the
 // transport holds, without I/O.
@@ -106,6 +100,10 @@ class Transport {
   }
   // disco#items on the domain for this user.
   virtual std::vector<Item> items(std::string_view user) const { (void)user; return {}; }
+  // Are the disco#items of `peer` (empty: the domain) fetched from the backend?
+  // Then the core sends ListItems and answers from the ItemList that follows,
+  // instead of items() (the domain) or service-unavailable (a legacy address).
+  virtual bool lists_items(std::string_view peer) const { (void)peer; return false; }
   // Transport commands (XEP-0050), run for an allowed user who is registered (or
   // an admin, for admin_only ones); nullopt = no such command.
   virtual std::vector<CommandInfo> commands() const { return {}; }

@@ -315,6 +315,7 @@ SessionOutput IrcSession::on_closed(const std::string& reason, bool nick_rejecte
   if (prev == State::Quitting) {
     // We closed it; something came in meanwhile: a new connection for it.
     if (rooms_.empty() && queued_.empty()) {
+      fail_list(Failure::Unavailable, "The IRC connection closed: " + reason, out);
       out.finished = true;
       if (armed_ != SessionTimer::None) out.cancel_timer = true;
       armed_ = SessionTimer::None;
@@ -337,6 +338,7 @@ SessionOutput IrcSession::on_closed(const std::string& reason, bool nick_rejecte
                                : std::string("IRC connection lost: ").append(reason);
   for (auto& q : queued_) fail(q.ref, f, text, out);
   queued_.clear();
+  fail_list(f, text, out);
 
   const milliseconds delay = backoff_;
   for (auto it = rooms_.begin(); it != rooms_.end();) {
@@ -395,6 +397,10 @@ SessionOutput IrcSession::on_timer(SessionTimer which) {
   if (which == SessionTimer::None || which != armed_) return out;  // stale
   armed_ = SessionTimer::None;
   if (which == SessionTimer::Grace) {
+    if (!list_waiters_.empty()) {
+      private_activity(out);  // a long channel list is still coming: not now
+      return out;
+    }
     if (rooms_.empty() && queued_.empty() && (state_ == State::Connecting || state_ == State::Ready)) {
       state_ = State::Quitting;
       out.quit = "Left all rooms";
@@ -423,6 +429,7 @@ SessionOutput IrcSession::disconnect(const std::string& reason, bool shutdown) {
     }
   for (auto& q : queued_) fail(q.ref, Failure::Unavailable, reason, out);
   queued_.clear();
+  fail_list(Failure::Unavailable, reason, out);
   echoes_.clear();
   rooms_.clear();
   if (state_ == State::Connecting || state_ == State::Ready || state_ == State::Quitting) out.quit = reason;

@@ -38,6 +38,11 @@
 //  - No room left -> QUIT after grace_seconds (a private message in either direction
 //    restarts that period; joining again cancels it).
 //
+//  - disco#items of the server (list_channels): LIST, its 322 replies collected
+//    (irc_channel_list.hpp) and answered as one ItemList to every request waiting;
+//    a list not older than kListFreshMs answers at once. Without a connection one
+//    is opened for it (the grace period then closes it, as after a private
+//    message). A lost connection or RPL_TRYAGAIN (263) fails the waiting requests.
 //  - From the server JID ("server" peer), as chat to the bare JID: notices and
 //    numerics no rule above handles, once registered; the MOTD as one message.
 //    Not shown: registration chatter (001-005, LUSERS 25x/26x, SASL 90x) and
@@ -59,6 +64,7 @@
 #include <string>
 #include <vector>
 #include "transports/api/events.hpp"
+#include "transports/irc/irc_channel_list.hpp"
 #include "transports/irc/irc_connection.hpp"
 #include "transports/irc/irc_message.hpp"
 #include "transports/irc/irc_occupants.hpp"
@@ -107,6 +113,8 @@ class IrcSession {
   static constexpr std::size_t kMaxMotd = 16 * 1024;
   // Server-time older than this is history (XEP-0203 delay); newer is "now".
   static constexpr std::int64_t kBacklogMs = 10'000;
+  static constexpr std::size_t kMaxListWaiters = 16;
+  static constexpr std::int64_t kListFreshMs = 60'000;
 
   explicit IrcSession(SessionConfig cfg);
 
@@ -117,6 +125,8 @@ class IrcSession {
   // joined resource gets its own unavailable presence (110, and 332 for a
   // shutdown), the connection quits with `reason`, the session is finished.
   SessionOutput disconnect(const std::string& reason, bool shutdown);
+  // XEP-0030 disco#items of the server: its channels, as one ItemList for `ref`.
+  SessionOutput list_channels(std::uint64_t ref, std::int64_t now_ms);
   // New defaults for the next connection (registration or settings changed).
   void set_identity(Identity id) { cfg_.identity = std::move(id); }
 
@@ -233,6 +243,10 @@ class IrcSession {
   void room_notice(const Room& room, const std::string& text, SessionOutput& out);
   void server_message(const std::string& text, SessionOutput& out);
   void fail(std::uint64_t ref, Failure f, std::string text, SessionOutput& out);
+  // Channel list (irc_session_list.cpp): LIST replies, and every waiting request answered.
+  bool on_list_numeric(int code, const IrcMessage& m, SessionOutput& out);
+  void answer_list(std::uint64_t ref, SessionOutput& out) const;
+  void fail_list(Failure f, const std::string& text, SessionOutput& out);
 
   Room* find_room(std::string_view key);
   static std::optional<Occupant> occupant(const Room& room, std::string_view nick);
@@ -256,6 +270,11 @@ class IrcSession {
   std::vector<std::pair<std::string, std::uint64_t>> recent_private_;  // target key, ref (no echo-message)
   std::optional<PendingNick> pending_nick_;
   std::string motd_;
+  std::vector<std::uint64_t> list_waiters_;  // non-empty: our LIST is on its way
+  std::int64_t list_asked_ms_ = 0;           // when it was asked for
+  ChannelListing listing_;                   // its replies so far
+  std::vector<Item> listed_;                 // the last complete list ...
+  std::int64_t listed_at_ms_ = -1;           // ... and when it was asked for (-1: none)
   // ISUPPORT (005): PREFIX=(modes)prefixes and CHANMODES=A,B,C,D.
   std::string prefix_modes_ = "ov", prefix_chars_ = "@+";
   std::string chanmodes_always_ = "beIk", chanmodes_set_ = "l";

@@ -406,6 +406,7 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
     }
     return irc_to_xmpp_text(t);
   };
+  if (on_list_numeric(code, m, out)) return;
   switch (code) {
     case 1: case 2: case 3: case 4: case 42: case 250: case 251: case 252: case 253: case 254: case 255:
     case 265: case 266: case 329: case 396: case 422:

@@ -133,6 +133,8 @@ class IrcTransport final : public Transport {
     return peer;
   }
 
+  bool lists_items(std::string_view peer) const override { return listed_server(peer).has_value(); }
+
   std::optional<PeerInfo> peer_info(std::string_view, std::string_view peer) const override {
     auto a = parse_peer(peer);
     if (!a || !cfg_.server(a->server)) return std::nullopt;
@@ -143,7 +145,10 @@ class IrcTransport final : public Transport {
                         {"http://jabber.org/protocol/muc", "muc_open", "muc_semianonymous", "muc_unsecured"}};
       case IrcAddress::Kind::Nick: return PeerInfo{"client", "pc", a->name + " on " + a->server, {}};
       case IrcAddress::Kind::Server:
-        return PeerInfo{"conference", "irc", "IRC server " + a->server, {"http://jabber.org/protocol/muc"}};
+        // Its disco#items are the channels (LIST), paged with XEP-0059.
+        return PeerInfo{"conference", "irc", "IRC server " + a->server,
+                        {"http://jabber.org/protocol/muc", "http://jabber.org/protocol/disco#items",
+                         "http://jabber.org/protocol/rsm"}};
     }
     return std::nullopt;
   }
@@ -253,6 +258,39 @@ class IrcTransport final : public Transport {
 
   void on_command(const DisconnectUser& d) { disconnect_user(d.user, "Disconnected by an administrator"); }
 
+  // disco#items of an IRC server (SPEC §4): its channel list, over the user's own
+  // connection (opened for it when there is none), as Biboumi does.
+  void on_command(const ListItems& l) {
+    auto refuse = [&](Failure f, std::string text) {
+      ItemList il;
+      il.ref = l.ref;
+      il.ok = false;
+      il.failure = f;
+      il.text = std::move(text);
+      sink_->deliver(std::move(il));
+    };
+    const auto server = listed_server(l.peer);
+    if (!server) return refuse(Failure::NotFound, "Not an IRC server of this gateway: " + l.peer);
+    Box* b = existing(l.user, *server);
+    if (!b) {
+      if (auto why = refusal(l.user, *server)) return refuse(why->first, std::move(why->second));
+      b = make_session(l.user, *server);
+    }
+    apply(Key{l.user, *server}, b->session->list_channels(l.ref, clock_.unix_ms()));
+  }
+
+  // The server whose channels disco#items of `peer` lists: an IRC server's address,
+  // or "" (the domain) with a fixed_server; nullopt for anything else.
+  std::optional<std::string> listed_server(std::string_view peer) const {
+    if (peer.empty()) {
+      if (cfg_.fixed_server.empty()) return std::nullopt;
+      return cfg_.fixed_server;
+    }
+    auto a = parse_peer(peer);
+    if (!a || a->kind != IrcAddress::Kind::Server || !cfg_.server(a->server)) return std::nullopt;
+    return a->server;
+  }
+
   void disconnect_user(const std::string& user, const std::string& reason) {
     for (const auto& k : session_keys(user)) {
       auto it = sessions_.find(k);
@@ -262,18 +300,34 @@ class IrcTransport final : public Transport {
 
   // ---- sessions -----------------------------------------------------------------
 
+  // The session of (user, server); made when `create` and allowed, else the
+  // command `ref` is answered with why not.
   Box* session_for(const std::string& user, const std::string& server, std::uint64_t ref, bool create) {
-    Key k{user, server};
-    if (auto it = sessions_.find(k); it != sessions_.end()) return it->second.get();
+    if (Box* b = existing(user, server)) return b;
     if (!create) return nullptr;
-    if (!cfg_.server(server)) {
-      fail(ref, Failure::NotFound, "This gateway does not connect to the IRC server " + server + ".");
+    if (auto why = refusal(user, server)) {
+      fail(ref, why->first, std::move(why->second));
       return nullptr;
     }
-    if (session_keys(user).size() >= kMaxSessionsPerUser) {
-      fail(ref, Failure::NotAcceptable, "You are connected to too many IRC servers.");
-      return nullptr;
-    }
+    return make_session(user, server);
+  }
+
+  Box* existing(const std::string& user, const std::string& server) const {
+    auto it = sessions_.find(Key{user, server});
+    return it != sessions_.end() ? it->second.get() : nullptr;
+  }
+
+  // Why no session may be opened for (user, server); nullopt: it may.
+  std::optional<std::pair<Failure, std::string>> refusal(const std::string& user, const std::string& server) const {
+    if (!cfg_.server(server))
+      return std::pair{Failure::NotFound, "This gateway does not connect to the IRC server " + server + "."};
+    if (session_keys(user).size() >= kMaxSessionsPerUser)
+      return std::pair{Failure::NotAcceptable, std::string("You are connected to too many IRC servers.")};
+    return std::nullopt;
+  }
+
+  Box* make_session(const std::string& user, const std::string& server) {
+    Key k{user, server};
     SessionConfig sc;
     sc.user = user;
     sc.server = server;

@@ -1,0 +1,49 @@
+// disco#items whose items the transport fetches from its backend (SPEC §4: an IRC
+// server's channel list), and the XEP-0059 paging every disco#items answer gets.
+#include "component/builders.hpp"
+#include "component/namespaces.hpp"
+#include "component/xml_text.hpp"
+#include "mapping/core_state.hpp"
+
+namespace sb::mapping::detail {
+
+void CoreState::ask_items(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, Effects& out) {
+  auto rsm = xmpp::parse_rsm(s.child("query", xmpp::ns::disco_items));
+  if (!rsm) return error(out, s, xmpp::Condition::BadRequest, "Malformed result set request (XEP-0059).");
+  const auto ref = next_ref();
+  ItemsQuery q;
+  q.req = Pending{"iq", std::string(s.from()), std::string(s.to()), std::string(s.id()), "get", false};
+  q.rsm = std::move(*rsm);
+  item_queries_.put(ref, std::move(q));
+  to_transport(out, transport::ListItems{ref, from.bare_str(), from.resource(), peer});
+}
+
+void CoreState::answer_items(transport::ItemList l, Effects& out) {
+  auto q = item_queries_.take(l.ref);
+  if (!q) return log_->debug("item list for unknown ref {}", l.ref);
+  auto req = request_of(q->req);
+  if (!l.ok) return error(out, req, condition_of(l.failure), l.text);
+  auto reply = xmpp::make_result(req);
+  auto query = xmpp::append(reply.root(), "query", xmpp::ns::disco_items);
+  if (!append_items(query, l.items, q->rsm)) return error(out, req, xmpp::Condition::ItemNotFound);
+  send(out, std::move(reply));
+}
+
+bool CoreState::append_items(pugi::xml_node q, const std::vector<transport::Item>& items, const xmpp::RsmRequest& rsm) {
+  // Each item's JID is its UID for XEP-0059 (§2.2: "unique within the result set").
+  std::vector<std::string> jids;
+  jids.reserve(items.size());
+  for (const auto& item : items) jids.push_back(jid_for(item.peer));
+  auto page = xmpp::rsm_page(rsm, jids, kItemsPerPage);
+  if (!page.found) return false;
+  for (std::size_t i = page.begin; i < page.end; ++i) {
+    auto it = q.append_child("item");
+    it.append_attribute("jid").set_value(jids[i].c_str());
+    if (!items[i].name.empty()) it.append_attribute("name").set_value(xmpp::sanitize_text(items[i].name).c_str());
+  }
+  // The <set/> when it was asked for, and whenever the answer is not the whole list.
+  if (rsm.present || page.end - page.begin < jids.size()) append_rsm_result(q, jids, page);
+  return true;
+}
+
+}  // namespace sb::mapping::detail
