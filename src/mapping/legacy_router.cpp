@@ -63,6 +63,20 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
           q && std::string_view(q.attribute("node").value()).empty() && tr_.lists_items(*peer))
         return ask_items(s, from, *peer, out);
     }
+    if (!to.resource().empty()) {
+      // An iq to a room occupant: only occupants may send one, and a ping to one's
+      // own occupant JID is XEP-0410's "am I still joined?" (§3.2: not-acceptable
+      // = no; §3.3: the service itself answers yes).
+      switch (tr_.occupancy(bare, from.resource(), *peer, to.resource())) {
+        case transport::Occupancy::NotJoined:
+          return error(out, s, xmpp::Condition::NotAcceptable, "You are not in " + to.bare_str() + "; join it again.");
+        case transport::Occupancy::Self:
+          if (type == "get" && s.child("ping", xmpp::ns::ping)) return send(out, xmpp::make_result(s));
+          break;
+        case transport::Occupancy::Other:
+        case transport::Occupancy::Unknown: break;
+      }
+    }
     // Legacy contacts answer no other iqs; say so rather than leaving the user waiting.
     return error(out, s, xmpp::Condition::ServiceUnavailable);
   }

@@ -24,7 +24,7 @@ from harness.client import record_order
 from harness.ngircd import Ngircd, OPER_NAME, OPER_PASSWORD
 from harness.servers import IRC_DOMAIN, IRC_SECRET
 from harness.switchboard import toml_str, toml_value
-from harness.xep import (NS_DATA, NS_DISCO_ITEMS, NS_REGISTER, disco_info, disco_items, expect_result, muc_join, muc_leave, muc_send, muc_subject, muc_user,
+from harness.xep import (NS_DATA, NS_DISCO_ITEMS, NS_PING, NS_REGISTER, disco_info, disco_items, expect_result, muc_join, muc_leave, muc_send, muc_subject, muc_user,
                          resource_of)
 
 NS_RSM = "http://jabber.org/protocol/rsm"
@@ -361,6 +361,45 @@ def test_raw_line_to_the_server_jid(gateway, xmpp, irc, names):
     watcher.wait_privmsg(chan, lambda t: t == "raw hello", frm=nick, since=m)
     alice.send_message(SERVER_JID, f"TOPIC {chan} :raw topic")
     watcher.wait(lambda ln: ln.command == "TOPIC" and same(ln.nick, nick) and ln.param(1) == "raw topic", since=m)
+
+
+# == XEP-0410 self-ping ======================================================================
+def self_ping(c, chan, nick):
+    """The outcome of a ping to one's own occupant JID: "result" or the error condition."""
+    reply = c.iq(f"{room(chan)}/{nick}", "get", f"<ping xmlns='{NS_PING}'/>")
+    if reply.get("type") == "result":
+        return "result"
+    cond = [e.tag.split("}")[1] for e in reply.find("{jabber:client}error") if "xmpp-stanzas" in e.tag]
+    return cond[0] if cond else ET.tostring(reply, encoding="unicode")
+
+
+def test_self_ping_says_whether_the_client_is_still_joined(gateway, xmpp, irc, names):
+    """XEP-0410: a client that pings its own occupant JID learns whether it is still
+    in the room: yes while joined; not-acceptable after it left and after the
+    gateway restarted (kill -9: no 332 was ever sent), so it knows to join again
+    instead of sitting in a dead room. Pinging another occupant is not answered
+    for them (service-unavailable: IRC users get no iqs)."""
+    sb = gateway()
+    chan, nick = "#" + names("sping"), names("alice")
+    other = irc(names("o"))
+    other.join(chan)
+    alice = xmpp()
+    _, features, _ = disco_info(alice, room(chan))
+    assert "http://jabber.org/protocol/muc#self-ping-optimization" in features, features
+    assert self_ping(alice, chan, nick) == "not-acceptable"  # not joined yet
+    start, _ = join(alice, chan, nick)
+    assert self_ping(alice, chan, nick) == "result"
+    assert self_ping(alice, chan, nick.upper()) == "result"  # IRC nicks ignore case
+    assert self_ping(alice, chan, other.nick) == "service-unavailable"
+
+    sb.kill()
+    sb.start()
+    assert self_ping(alice, chan, nick) == "not-acceptable"
+    join(alice, chan, nick)  # and joining again works
+    assert self_ping(alice, chan, nick) == "result"
+    muc_leave(alice, room(chan), nick)
+    util.wait_for(lambda: self_ping(alice, chan, nick) == "not-acceptable", WAIT, interval=0.2,
+                  what="not-acceptable after leaving")
 
 
 # == channel list: disco#items of the server ===============================================

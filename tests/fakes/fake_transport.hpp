@@ -73,6 +73,12 @@ class FakeTransport final : public transport::Transport {
       if (p == peer) return true;
     return false;
   }
+  // (user_resource, peer, nick) -> occupancy; unset: Unknown.
+  std::function<transport::Occupancy(std::string_view, std::string_view, std::string_view)> occupancy_of;
+  transport::Occupancy occupancy(std::string_view, std::string_view res, std::string_view peer,
+                                 std::string_view nick) const override {
+    return occupancy_of ? occupancy_of(res, peer, nick) : transport::Occupancy::Unknown;
+  }
   std::function<std::optional<transport::PeerInfo>(std::string_view)> peer_info_of;
   std::optional<transport::PeerInfo> peer_info(std::string_view, std::string_view peer) const override {
     return peer_info_of ? peer_info_of(peer) : std::nullopt;

@@ -63,6 +63,15 @@ struct PeerInfo {
   std::vector<std::string> features;
 };
 
+// Where one of a user's resources stands in a room (XEP-0045 occupancy), for
+// the iqs the core answers on the room's behalf (XEP-0410 self-ping).
+enum class Occupancy {
+  Unknown,    // not a room of this transport: the core answers as for any contact
+  NotJoined,  // that resource is not an occupant (XEP-0045: iqs to occupants -> not-acceptable)
+  Self,       // it is, and the nick is its own
+  Other,      // it is, and the nick is another occupant's
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -97,6 +106,14 @@ class Transport {
   virtual std::optional<PeerInfo> peer_info(std::string_view user, std::string_view peer) const {
     (void)user; (void)peer;
     return std::nullopt;
+  }
+  // Is `user_resource` of `user` in room `peer`, and is `nick` its own nick there?
+  // Answered from state the transport holds (a user whose client believes it is
+  // still joined after a restart learns otherwise from its XEP-0410 self-ping).
+  virtual Occupancy occupancy(std::string_view user, std::string_view user_resource, std::string_view peer,
+                              std::string_view nick) const {
+    (void)user; (void)user_resource; (void)peer; (void)nick;
+    return Occupancy::Unknown;
   }
   // disco#items on the domain for this user.
   virtual std::vector<Item> items(std::string_view user) const { (void)user; return {}; }

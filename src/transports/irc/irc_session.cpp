@@ -56,6 +56,17 @@ IrcSession::Room* IrcSession::find_room(std::string_view key) {
   return nullptr;
 }
 
+Occupancy IrcSession::occupancy(std::string_view room_key, std::string_view resource, std::string_view nick) const {
+  for (const auto& r : rooms_) {
+    if (r.key != room_key) continue;
+    for (const auto& m : r.members)
+      if (m.resource == resource && (m.welcomed || r.ever_joined))
+        return irc_lower(nick) == irc_lower(nick_) ? Occupancy::Self : Occupancy::Other;
+    break;
+  }
+  return Occupancy::NotJoined;
+}
+
 void IrcSession::erase_room(std::string key) {
   std::erase_if(rooms_, [&](const Room& r) { return r.key == key; });
 }

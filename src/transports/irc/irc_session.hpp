@@ -64,6 +64,7 @@
 #include <string>
 #include <vector>
 #include "transports/api/events.hpp"
+#include "transports/api/transport.hpp"
 #include "transports/irc/irc_channel_list.hpp"
 #include "transports/irc/irc_connection.hpp"
 #include "transports/irc/irc_message.hpp"
@@ -146,6 +147,10 @@ class IrcSession {
   // Nothing left: no connection, no room, nothing waiting (the owner may drop it).
   bool idle() const { return state_ == State::Idle && rooms_.empty() && queued_.empty(); }
   std::chrono::milliseconds next_backoff() const { return backoff_; }
+  // XEP-0410 self-ping: is `resource` in the room with this channel key (irc_lower'd
+  // name), and is `nick` our own nick there? A resource waiting for a rejoin after
+  // a lost connection is still in it (the gateway rejoins for it).
+  Occupancy occupancy(std::string_view room_key, std::string_view resource, std::string_view nick) const;
   // Occupant nicks of a joined room (peer), in the session's order; empty if none.
   std::vector<std::string> occupants(const std::string& room_peer) const;
 

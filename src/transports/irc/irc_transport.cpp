@@ -135,14 +135,25 @@ class IrcTransport final : public Transport {
 
   bool lists_items(std::string_view peer) const override { return listed_server(peer).has_value(); }
 
+  Occupancy occupancy(std::string_view user, std::string_view user_resource, std::string_view peer,
+                      std::string_view nick) const override {
+    auto a = parse_peer(peer);
+    if (!a || a->kind != IrcAddress::Kind::Channel) return Occupancy::Unknown;
+    const Box* b = existing(std::string(user), a->server);
+    if (!b) return Occupancy::NotJoined;  // e.g. after a restart: the client must join again
+    return b->session->occupancy(irc_lower(a->name), user_resource, nick);
+  }
+
   std::optional<PeerInfo> peer_info(std::string_view, std::string_view peer) const override {
     auto a = parse_peer(peer);
     if (!a || !cfg_.server(a->server)) return std::nullopt;
     switch (a->kind) {
       case IrcAddress::Kind::Channel:
         // XEP-0045 §6.4: a room anyone may join, where nobody's JID is shown.
+        // XEP-0410 §3.3: a ping to one's own occupant JID is answered by the gateway.
         return PeerInfo{"conference", "text", a->name + " on " + a->server,
-                        {"http://jabber.org/protocol/muc", "muc_open", "muc_semianonymous", "muc_unsecured"}};
+                        {"http://jabber.org/protocol/muc", "muc_open", "muc_semianonymous", "muc_unsecured",
+                         "http://jabber.org/protocol/muc#self-ping-optimization"}};
       case IrcAddress::Kind::Nick: return PeerInfo{"client", "pc", a->name + " on " + a->server, {}};
       case IrcAddress::Kind::Server:
         // Its disco#items are the channels (LIST), paged with XEP-0059.

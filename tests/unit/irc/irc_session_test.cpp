@@ -501,3 +501,21 @@ TEST_CASE("a MUC password is the channel key of the JOIN, on registration and wh
   REQUIRE(o.size() == 1);
   CHECK(o[0].failure == Failure::NotAcceptable);
 }
+
+TEST_CASE("occupancy for XEP-0410 self-ping: joined resources with our nick (any case), others, after a loss") {
+  Scenario sc;
+  CHECK(sc.s.occupancy("#chan", "phone", "alice") == Occupancy::NotJoined);
+  sc.join("phone");
+  CHECK(sc.s.occupancy("#chan", "phone", "alice") == Occupancy::NotJoined);  // not welcomed yet
+  sc.joined("phone");
+  CHECK(sc.s.occupancy("#chan", "phone", "alice") == Occupancy::Self);
+  CHECK(sc.s.occupancy("#chan", "phone", "ALICE") == Occupancy::Self);
+  CHECK(sc.s.occupancy("#chan", "phone", "bob") == Occupancy::Other);
+  CHECK(sc.s.occupancy("#chan", "laptop", "alice") == Occupancy::NotJoined);
+  CHECK(sc.s.occupancy("#other", "phone", "alice") == Occupancy::NotJoined);
+  // A lost connection keeps the user in the room while the gateway rejoins.
+  sc.s.on_closed("reset", false);
+  CHECK(sc.s.occupancy("#chan", "phone", "alice") == Occupancy::Self);
+  sc.leave("phone");
+  CHECK(sc.s.occupancy("#chan", "phone", "alice") == Occupancy::NotJoined);
+}

@@ -198,3 +198,31 @@ TEST_CASE("a join's XEP-0045 password reaches the transport; a refused one is no
   CHECK(e.to() == "alice@example.org/laptop");
   CHECK(error_condition(e) == "not-authorized");
 }
+
+TEST_CASE("XEP-0410 self-ping: answered for a joined resource, not-acceptable for one that is not in the room") {
+  CoreHarness h;
+  h.register_user("alice@example.org");
+  const auto commands = h.tr.sent.size();
+  h.tr.occupancy_of = [](std::string_view res, std::string_view peer, std::string_view nick) {
+    if (peer != kRoom) return transport::Occupancy::Unknown;
+    if (res != "laptop") return transport::Occupancy::NotJoined;
+    return nick == "alice" ? transport::Occupancy::Self : transport::Occupancy::Other;
+  };
+  auto ping = [&](const std::string& res, const std::string& to) {
+    return h.send("<iq type='get' id='p1' from='alice@example.org/" + res + "' to='" + to +
+                  "'><ping xmlns='urn:xmpp:ping'/></iq>");
+  };
+  auto joined = ping("laptop", "room@mqtt.example.org/alice");
+  CHECK(joined.only().type() == "result");
+  CHECK(std::string(joined.only().attr("from")) == "room@mqtt.example.org/alice");
+  CHECK(error_condition(ping("phone", "room@mqtt.example.org/alice").only()) == "not-acceptable");
+  // Another occupant: not answered on their behalf.
+  CHECK(error_condition(ping("laptop", "room@mqtt.example.org/bob").only()) == "service-unavailable");
+  // Only a ping is answered for oneself; any iq to an occupant needs occupancy.
+  auto version = h.send("<iq type='get' id='v1' from='alice@example.org/phone' to='room@mqtt.example.org/bob'>"
+                        "<query xmlns='jabber:iq:version'/></iq>");
+  CHECK(error_condition(version.only()) == "not-acceptable");
+  // Not a room: as before.
+  CHECK(error_condition(ping("laptop", "person@mqtt.example.org/x").only()) == "service-unavailable");
+  CHECK(h.tr.sent.size() == commands);  // nothing reached the transport
+}
