@@ -2,13 +2,13 @@
 // irc_transport.hpp for the contract and the choices it documents.
 #include "transports/irc/irc_transport.hpp"
 
-#include <malloc.h>
 
 #include <algorithm>
 #include <map>
 #include <random>
 #include <boost/asio/steady_timer.hpp>
 #include "common/log.hpp"
+#include "common/release_memory.hpp"
 #include "transports/irc/irc_address.hpp"
 #include "transports/irc/irc_config.hpp"
 #include "transports/irc/irc_connect_limiter.hpp"
@@ -19,8 +19,9 @@ namespace sb::transport::irc {
 namespace {
 
 constexpr std::size_t kMaxSessionsPerUser = 20;  // servers one user may be on at once
-// malloc_trim: this long after the last teardown or burst (a closed connection's
-// memory is freed once its last handlers have run), and at most once per period.
+// Freed memory back to the OS (common/release_memory): this long after the last
+// teardown or burst (a closed connection's memory is freed once its last handlers
+// have run), and at most once per period.
 constexpr auto kTrimDelay = std::chrono::milliseconds(300);
 constexpr auto kTrimPeriod = std::chrono::seconds(1);
 constexpr std::size_t kBurstEvents = 64;  // a join sequence of a big room, a lost connection
@@ -527,7 +528,7 @@ class IrcTransport final : public Transport {
       trim_pending_ = false;
       if (ec) return;
       last_trim_ = std::chrono::steady_clock::now();
-      malloc_trim(0);
+      memory::release_free_memory();
     });
   }
 

@@ -25,8 +25,9 @@
 //
 // Memory (the IRC benchmark: many users in one big channel): sessions keep
 // occupants compactly, sessions and connections are freed when they end, and
-// malloc_trim(0) returns freed memory to the OS shortly after connections are torn
-// down or a big room's join sequence went out (at most once per second).
+// freed memory is returned to the OS (common/release_memory: jemalloc's purge, or
+// malloc_trim) shortly after connections are torn down or a big room's join
+// sequence went out (at most once per second).
 //
 // Threading: the io thread only (Transport contract).
 #pragma once
