@@ -2,6 +2,7 @@
 # Runs each libFuzzer target for SECONDS (default 60) from its seed corpus:
 #   fuzz_stream  framer + stanza + JID          (tests/fuzz/corpus/)
 #   fuzz_irc     IRC line, text and address codecs (tests/fuzz/corpus_irc/)
+#   fuzz_core    users' stanzas through the core (tests/fuzz/corpus_core/)
 # Exits non-zero if any target finds a crash; the reproducer is left in
 # build-fuzz/fuzz-work/<target>/ (re-run: build-fuzz/tests/fuzz/<target> FILE).
 # SB_FUZZ_BUILD overrides the build directory (default: build-fuzz).
@@ -10,8 +11,8 @@ SECS="${1:-60}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${SB_FUZZ_BUILD:-$ROOT/build-fuzz}"
 WORK="$BUILD/fuzz-work"
-TARGETS=(fuzz_stream fuzz_irc)
-declare -A CORPUS=([fuzz_stream]=corpus [fuzz_irc]=corpus_irc)
+TARGETS=(fuzz_stream fuzz_irc fuzz_core)
+declare -A CORPUS=([fuzz_stream]=corpus [fuzz_irc]=corpus_irc [fuzz_core]=corpus_core)
 
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ \

@@ -34,7 +34,7 @@ if [ "${SKIP_ASAN:-}" != 1 ]; then
 fi
 
 if [ "${SKIP_FUZZ:-}" != 1 ]; then
-  step "fuzz the stream framer + stanza parser and the IRC line/text codecs for ${FUZZ_SECONDS}s each"
+  step "fuzz the stream framer + stanza parser, the IRC line/text codecs and the core for ${FUZZ_SECONDS}s each"
   bash scripts/fuzz.sh "$FUZZ_SECONDS"
 fi
 
