@@ -216,6 +216,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
     if (!o->ok) {
       return error(out, request_of(*pending), condition_of(o->failure), o->text);
     }
+    if (pending->name == "iq") return send(out, xmpp::make_result(request_of(*pending)));  // e.g. a kick done
     if (pending->receipt && o->delivered) {
       // XEP-0184 §4.
       auto msg = xmpp::make_message(pending->to, pending->from, {}, next_id());

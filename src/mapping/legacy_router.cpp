@@ -16,6 +16,38 @@ transport::MessageKind kind_of(std::string_view type) {
 }
 }  // namespace
 
+// XEP-0045 §8: an occupant's moderation request (one <item/>: §8.2 kick, §8.3-8.4
+// voice, §9.6-9.7 moderator), for the transport to carry out; answered when it has.
+void CoreState::room_admin(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer,
+                           const pugi::xml_node& query, Effects& out) {
+  transport::RoomAdmin a;
+  a.user = from.bare_str();
+  a.user_resource = from.resource();
+  a.peer = peer;
+  int items = 0;
+  for (auto it : query.children()) {
+    if (it.type() != pugi::node_element) continue;
+    if (xmpp::local_name(it) != "item" || ++items > 1)
+      return error(out, s, xmpp::Condition::BadRequest, "One <item/> per request.");
+    a.nick = it.attribute("nick").value();
+    a.role = it.attribute("role").value();
+    a.affiliation = it.attribute("affiliation").value();
+    a.reason = xmpp::child_text(it, "reason", xmpp::ns::muc_admin);
+  }
+  if (items != 1 || a.nick.empty() || (a.role.empty() == a.affiliation.empty()))
+    return error(out, s, xmpp::Condition::BadRequest, "Give one <item/> with a nick and a role or an affiliation.");
+  switch (tr_.occupancy(a.user, a.user_resource, peer, a.nick)) {
+    case transport::Occupancy::Unknown: return error(out, s, xmpp::Condition::ServiceUnavailable);
+    case transport::Occupancy::NotJoined:
+      return error(out, s, xmpp::Condition::Forbidden, "Only occupants of " + std::string(s.to()) + " can do that.");
+    case transport::Occupancy::Self:
+    case transport::Occupancy::Other: break;
+  }
+  a.ref = next_ref();
+  pending_.put(a.ref, Pending{"iq", std::string(s.from()), std::string(s.to()), std::string(s.id()), "set", false});
+  to_transport(out, std::move(a));
+}
+
 void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp::Jid& to, Effects& out) {
   auto name = s.name();
   auto type = s.type();
@@ -62,6 +94,9 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
       if (auto q = s.child("query", xmpp::ns::disco_items);
           q && std::string_view(q.attribute("node").value()).empty() && tr_.lists_items(*peer))
         return ask_items(s, from, *peer, out);
+    }
+    if (type == "set" && to.resource().empty()) {
+      if (auto q = s.child("query", xmpp::ns::muc_admin)) return room_admin(s, from, *peer, q, out);
     }
     if (!to.resource().empty()) {
       // An iq to a room occupant: only occupants may send one, and a ping to one's

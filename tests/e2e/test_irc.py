@@ -363,6 +363,63 @@ def test_raw_line_to_the_server_jid(gateway, xmpp, irc, names):
     watcher.wait(lambda ln: ln.command == "TOPIC" and same(ln.nick, nick) and ln.param(1) == "raw topic", since=m)
 
 
+# == XEP-0045 §8 moderation ===================================================================
+NS_MUC_ADMIN = "http://jabber.org/protocol/muc#admin"
+
+
+def moderate(c, chan, nick, role=None, affiliation=None, reason=None):
+    """An occupant's muc#admin request; "result" or the error condition."""
+    attrs = f" nick='{nick}'" + (f" role='{role}'" if role else "") + \
+        (f" affiliation='{affiliation}'" if affiliation else "")
+    inner = f"<reason>{reason}</reason>" if reason else ""
+    reply = c.iq(room(chan), "set", f"<query xmlns='{NS_MUC_ADMIN}'><item{attrs}>{inner}</item></query>")
+    if reply.get("type") == "result":
+        return "result"
+    cond = [e.tag.split("}")[1] for e in reply.find("{jabber:client}error") if "xmpp-stanzas" in e.tag]
+    return cond[0] if cond else ET.tostring(reply, encoding="unicode")
+
+
+def test_moderation_kick_and_roles_from_xmpp(gateway, xmpp, irc, names):
+    """XEP-0045 §8 from an XMPP client, as Biboumi offers: an operator kicks (role
+    none -> KICK with the reason, 307 seen in the room) and makes someone a
+    moderator (-> MODE +ov); the iq is answered once ngIRCd relayed it. Without
+    channel-operator status ngIRCd refuses, and the client gets forbidden."""
+    gateway()
+    chan, nick = "#" + names("mod"), names("alice")
+    alice = xmpp()
+    start, _ = join(alice, chan, nick)  # first in the channel: ngIRCd makes her operator
+    bob, carol = irc(names("b")), irc(names("c"))
+    bob.join(chan)
+    carol.join(chan)
+    wait_occupant(alice, chan, carol.nick, start=start)
+
+    m = bob.mark()
+    assert moderate(alice, chan, bob.nick, role="none", reason="off topic") == "result"
+    kick = bob.wait(lambda ln: ln.command == "KICK" and same(ln.nick, nick), since=m, what="the KICK")
+    assert same(kick.param(1), bob.nick) and kick.param(2) == "off topic", kick
+    gone = wait_occupant(alice, chan, bob.nick, available=False, start=start, code=307)
+    assert muc_user(gone).reason == "off topic", gone.xml
+    assert not any(same(n, bob.nick) for n in carol.names(chan))
+
+    m = carol.mark()
+    mark = len(alice.ordered)
+    assert moderate(alice, chan, carol.nick, role="moderator") == "result"
+    carol.wait(lambda ln: ln.command == "MODE" and same(ln.nick, nick) and ln.param(1) == "+ov", since=m,
+               what="MODE +ov")
+    promoted = wait_ordered(alice, lambda r: r.kind == "presence" and from_room(r, chan) and
+                            same(resource_of(r.frm), carol.nick) and muc_user(r) and
+                            muc_user(r).role == "moderator", mark, what="carol as moderator")
+    assert muc_user(promoted).affiliation == "admin", promoted.xml
+
+    # Not an operator of this channel (an IRC user made it): ngIRCd says no.
+    other = "#" + names("modno")
+    dave = irc(names("d"))
+    dave.join(other)
+    join(alice, other, nick)
+    assert moderate(alice, other, dave.nick, role="none") == "forbidden"
+    assert any(same(n, dave.nick) for n in dave.names(other)), "kicked although alice is no operator there"
+
+
 # == XEP-0410 self-ping ======================================================================
 def self_ping(c, chan, nick):
     """The outcome of a ping to one's own occupant JID: "result" or the error condition."""

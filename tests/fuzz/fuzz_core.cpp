@@ -1,18 +1,19 @@
 // libFuzzer target: stanzas from XMPP users through the core (GatewayCore) with a
 // transport that has rooms, fetched item lists and registration fields, so every
-// service (disco, XEP-0077, XEP-0050, XEP-0100, XEP-0059 paging, XEP-0410, legacy
-// routing) sees hostile input. SPEC §3 "Never crash"; AGENTS: "one user can never
+// service (disco, XEP-0077, XEP-0050, XEP-0100, XEP-0059 paging, XEP-0410,
+// XEP-0045 moderation, legacy routing) sees hostile input. SPEC §3 "Never crash"; AGENTS: "one user can never
 // act as another".
 //
 // Input: stanzas separated by NUL bytes; each is parsed (unparsable ones, and
 // what the stream framer would refuse, are skipped) and routed. A stanza whose first byte is '!' is not XML but an action:
-// '!L' answers the oldest ListItems with items, '!F' fails it, '!T' advances the
-// clock by a minute.
+// '!L' answers the oldest ListItems with items, '!F' fails it, '!A' / '!B' answer
+// the oldest RoomAdmin with success / failure, '!T' advances the clock by a minute.
 //
 // Properties checked (abort on violation, so libFuzzer reports them):
 //  - every stanza the core sends serialises and parses again, and has a `to`;
 //  - an iq get/set from a user is answered exactly once, with its id, to its
-//    sender — right away, or when the transport answers (ListItems -> ItemList) —
+//    sender — right away, or when the transport answers (ListItems -> ItemList,
+//    RoomAdmin -> SendOutcome) —
 //    and never an error answered with an error;
 //  - every command handed to the transport is on behalf of the bare JID that
 //    sent the stanza (never another user).
@@ -50,8 +51,10 @@ std::string_view user_of(const transport::Command& c) {
   }, c);
 }
 
+// Commands that answer an iq later: ListItems (ItemList) and RoomAdmin (SendOutcome).
 std::uint64_t ref_of(const transport::Command& c) {
   if (auto* l = std::get_if<transport::ListItems>(&c)) return l->ref;
+  if (auto* a = std::get_if<transport::RoomAdmin>(&c)) return a->ref;
   return 0;
 }
 
@@ -62,7 +65,7 @@ struct World {
   std::unique_ptr<mapping::GatewayCore> core;
   // iqs waiting for the transport's answer: ListItems ref -> (sender, id).
   std::map<std::uint64_t, std::pair<std::string, std::string>> waiting;
-  std::deque<std::uint64_t> list_refs;
+  std::deque<std::uint64_t> list_refs, admin_refs;
   std::string last_out;  // what the last input made the core send (for the failure report)
 
   World() {
@@ -109,9 +112,9 @@ struct World {
         auto u = user_of(t->command);
         if (!u.empty() && !from_bare.empty() && u != from_bare) fail("command for another user", u);
         if (auto ref = ref_of(t->command)) {
-          if (iq_key.empty()) fail("ListItems without an iq");
+          if (iq_key.empty()) fail("a command answering an iq, without an iq");
           waiting[ref] = {from_bare, iq_key};
-          list_refs.push_back(ref);
+          (std::holds_alternative<transport::ListItems>(t->command) ? list_refs : admin_refs).push_back(ref);
           ++answers;  // answered later
         }
         tr.send(std::move(t->command));
@@ -164,6 +167,22 @@ struct World {
     const std::size_t answers = check(core->on_event(std::move(l)), {}, key);
     if (!key.empty() && answers != 1) fail("a listed iq not answered once", key + "\n->\n" + last_out);
   }
+
+  void answer_admin(bool ok) {
+    if (admin_refs.empty()) return;
+    const auto ref = admin_refs.front();
+    admin_refs.pop_front();
+    transport::SendOutcome o;
+    o.ref = ref;
+    o.ok = ok;
+    o.failure = transport::Failure::Forbidden;
+    o.text = "not an operator";
+    auto it = waiting.find(ref);
+    const std::string key = it != waiting.end() ? it->second.second : std::string();
+    if (it != waiting.end()) waiting.erase(it);
+    const std::size_t answers = check(core->on_event(std::move(o)), {}, key);
+    if (!key.empty() && answers != 1) fail("a moderation iq not answered once", key + "\n->\n" + last_out);
+  }
 };
 
 }  // namespace
@@ -178,6 +197,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (piece.size() >= 2 && piece[0] == '!') {
       if (piece[1] == 'L') w.answer_list(true);
       else if (piece[1] == 'F') w.answer_list(false);
+      else if (piece[1] == 'A') w.answer_admin(true);
+      else if (piece[1] == 'B') w.answer_admin(false);
       else if (piece[1] == 'T') w.clock.advance(std::chrono::minutes(1));
       continue;
     }

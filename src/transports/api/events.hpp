@@ -164,7 +164,23 @@ struct ListItems {
   std::string peer;
 };
 
+// XEP-0045 §8 moderation by an occupant (an iq set with <query
+// xmlns='http://jabber.org/protocol/muc#admin'><item nick role|affiliation>): kick
+// (role none), grant or revoke voice and moderator. Sent only for rooms where the
+// transport reports the sender's resource as an occupant (Transport::occupancy);
+// answered with a SendOutcome (ok: the iq's result).
+struct RoomAdmin {
+  std::uint64_t ref = 0;
+  std::string user;
+  std::string user_resource;
+  std::string peer;         // the room
+  std::string nick;         // the occupant acted on
+  std::string role;         // "none", "visitor", "participant", "moderator", or empty
+  std::string affiliation;  // "outcast", "none", "member", "admin", "owner", or empty
+  std::string reason;
+};
+
 using Command = std::variant<OutboundMessage, OutboundPresence, UserRegistered, UserRemoved,
-                             DisconnectUser, SettingsChanged, ListItems>;
+                             DisconnectUser, SettingsChanged, ListItems, RoomAdmin>;
 
 }  // namespace sb::transport

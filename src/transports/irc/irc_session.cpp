@@ -350,6 +350,7 @@ SessionOutput IrcSession::on_closed(const std::string& reason, bool nick_rejecte
   for (auto& q : queued_) fail(q.ref, f, text, out);
   queued_.clear();
   fail_list(f, text, out);
+  fail_admins(Failure::Unavailable, text, out);
 
   const milliseconds delay = backoff_;
   for (auto it = rooms_.begin(); it != rooms_.end();) {
@@ -441,6 +442,7 @@ SessionOutput IrcSession::disconnect(const std::string& reason, bool shutdown) {
   for (auto& q : queued_) fail(q.ref, Failure::Unavailable, reason, out);
   queued_.clear();
   fail_list(Failure::Unavailable, reason, out);
+  fail_admins(Failure::Unavailable, reason, out);
   echoes_.clear();
   rooms_.clear();
   if (state_ == State::Connecting || state_ == State::Ready || state_ == State::Quitting) out.quit = reason;

@@ -38,6 +38,10 @@
 //  - No room left -> QUIT after grace_seconds (a private message in either direction
 //    restarts that period; joining again cancels it).
 //
+//  - Moderation (on_admin, XEP-0045 §8): role none -> KICK; moderator/admin/owner
+//    -> +o; participant/member -> -o +v; visitor/none -> -o -v (only what changes;
+//    nothing to change is done at once). Done when the server relays our KICK or
+//    MODE; 482 -> forbidden, 401/441 -> item-not-found; bans are not offered.
 //  - disco#items of the server (list_channels): LIST, its 322 replies collected
 //    (irc_channel_list.hpp) and answered as one ItemList to every request waiting;
 //    a list not older than kListFreshMs answers at once. Without a connection one
@@ -115,6 +119,8 @@ class IrcSession {
   // Server-time older than this is history (XEP-0203 delay); newer is "now".
   static constexpr std::int64_t kBacklogMs = 10'000;
   static constexpr std::size_t kMaxListWaiters = 16;
+  static constexpr std::size_t kMaxPendingAdmins = 16;
+  static constexpr std::int64_t kAdminTimeoutMs = 15'000;
   static constexpr std::int64_t kListFreshMs = 60'000;
 
   explicit IrcSession(SessionConfig cfg);
@@ -126,6 +132,10 @@ class IrcSession {
   // joined resource gets its own unavailable presence (110, and 332 for a
   // shutdown), the connection quits with `reason`, the session is finished.
   SessionOutput disconnect(const std::string& reason, bool shutdown);
+  // XEP-0045 §8 moderation from a joined resource (kick, voice, moderator): KICK or
+  // MODE, answered (SendOutcome for a.ref) when the server shows it done or refuses
+  // it, or after kAdminTimeoutMs without either.
+  SessionOutput on_admin(const RoomAdmin& a, std::int64_t now_ms);
   // XEP-0030 disco#items of the server: its channels, as one ItemList for `ref`.
   SessionOutput list_channels(std::uint64_t ref, std::int64_t now_ms);
   // New defaults for the next connection (registration or settings changed).
@@ -248,6 +258,18 @@ class IrcSession {
   void room_notice(const Room& room, const std::string& text, SessionOutput& out);
   void server_message(const std::string& text, SessionOutput& out);
   void fail(std::uint64_t ref, Failure f, std::string text, SessionOutput& out);
+  // Moderation (irc_session_admin.cpp): a KICK or MODE of ours seen, or refused.
+  struct PendingAdmin {
+    std::uint64_t ref = 0;
+    std::string room_key;
+    std::string nick_key;  // irc_lower(the occupant's nick)
+    std::int64_t at_ms = 0;
+  };
+  void admin_seen(std::string_view room_key, std::string_view nick, SessionOutput& out);
+  bool admin_refused(int code, const IrcMessage& m, SessionOutput& out);
+  void expire_admins(std::int64_t now_ms, SessionOutput& out);
+  void fail_admins(Failure f, const std::string& text, SessionOutput& out);
+  void ok(std::uint64_t ref, SessionOutput& out);
   // Channel list (irc_session_list.cpp): LIST replies, and every waiting request answered.
   bool on_list_numeric(int code, const IrcMessage& m, SessionOutput& out);
   void answer_list(std::uint64_t ref, SessionOutput& out) const;
@@ -275,6 +297,7 @@ class IrcSession {
   std::vector<std::pair<std::string, std::uint64_t>> recent_private_;  // target key, ref (no echo-message)
   std::optional<PendingNick> pending_nick_;
   std::string motd_;
+  std::vector<PendingAdmin> admins_;         // our KICKs and MODEs not yet seen
   std::vector<std::uint64_t> list_waiters_;  // non-empty: our LIST is on its way
   std::int64_t list_asked_ms_ = 0;           // when it was asked for
   ChannelListing listing_;                   // its replies so far

@@ -18,6 +18,7 @@ constexpr std::size_t kMaxTopic = 4096;
 
 SessionOutput IrcSession::on_irc(const IrcMessage& m, std::int64_t now_ms) {
   SessionOutput out;
+  if (!admins_.empty()) expire_admins(now_ms, out);
   const std::string& c = m.command;
   if (c == "PRIVMSG" || c == "NOTICE") on_text(m, now_ms, out);
   else if (c == "JOIN") on_join(m, out);
@@ -112,6 +113,7 @@ void IrcSession::on_kick(const IrcMessage& m, SessionOutput& out) {
   const std::string& victim = m.param(1);
   const std::string reason = irc_to_xmpp_text(m.param(2));
   const std::string actor(m.nick());
+  if (is_self(actor)) admin_seen(room->key, victim, out);  // a kick we asked for (XEP-0045 §8.2)
   if (is_self(victim)) {
     // XEP-0045 §9.2: 307 with 110 for the kicked occupant; every resource is out.
     Occupant self{nick_, 0};
@@ -183,6 +185,7 @@ void IrcSession::on_mode(const IrcMessage& m, SessionOutput& out) {
     }
     if (prefix_modes_.find(c) != std::string::npos) {
       const std::string& who = m.param(arg++);
+      if (is_self(m.nick()) && !who.empty()) admin_seen(room->key, who, out);  // our MODE, done
       auto o = who.empty() ? std::nullopt : occupant(*room, who);
       if (!o) continue;
       const std::uint8_t bit = mode_bit(c);
@@ -406,7 +409,7 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
     }
     return irc_to_xmpp_text(t);
   };
-  if (on_list_numeric(code, m, out)) return;
+  if (on_list_numeric(code, m, out) || admin_refused(code, m, out)) return;
   switch (code) {
     case 1: case 2: case 3: case 4: case 42: case 250: case 251: case 252: case 253: case 254: case 255:
     case 265: case 266: case 329: case 396: case 422:

@@ -270,6 +270,13 @@ class IrcTransport final : public Transport {
 
   void on_command(const DisconnectUser& d) { disconnect_user(d.user, "Disconnected by an administrator"); }
 
+  void on_command(const RoomAdmin& a) {
+    auto addr = parse_peer(a.peer);
+    Box* b = addr ? existing(a.user, addr->server) : nullptr;
+    if (!b) return fail(a.ref, Failure::Forbidden, "Only occupants of " + a.peer + " can do that.");
+    apply(Key{a.user, addr->server}, b->session->on_admin(a, clock_.unix_ms()));
+  }
+
   // disco#items of an IRC server (SPEC §4): its channel list, over the user's own
   // connection (opened for it when there is none), as Biboumi does.
   void on_command(const ListItems& l) {

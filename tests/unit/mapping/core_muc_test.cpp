@@ -226,3 +226,55 @@ TEST_CASE("XEP-0410 self-ping: answered for a joined resource, not-acceptable fo
   CHECK(error_condition(ping("laptop", "person@mqtt.example.org/x").only()) == "service-unavailable");
   CHECK(h.tr.sent.size() == commands);  // nothing reached the transport
 }
+
+TEST_CASE("XEP-0045 §8 moderation: an occupant's muc#admin item goes to the transport, its outcome is the iq's answer") {
+  CoreHarness h;
+  h.register_user("alice@example.org");
+  h.tr.occupancy_of = [](std::string_view res, std::string_view peer, std::string_view) {
+    if (peer != kRoom) return transport::Occupancy::Unknown;
+    return res == "laptop" ? transport::Occupancy::Other : transport::Occupancy::NotJoined;
+  };
+  auto admin = [&](const std::string& res, const std::string& items, const std::string& id = "k1") {
+    return h.send("<iq type='set' id='" + id + "' from='alice@example.org/" + res +
+                  "' to='room@mqtt.example.org'><query xmlns='http://jabber.org/protocol/muc#admin'>" + items +
+                  "</query></iq>");
+  };
+  auto kick = admin("laptop", "<item nick='bob' role='none'><reason>spam</reason></item>");
+  CHECK(kick.stanzas.empty());  // answered when the transport has done it
+  auto cmds = h.tr.sent_of<transport::RoomAdmin>();
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].user == "alice@example.org");
+  CHECK(cmds[0].user_resource == "laptop");
+  CHECK(cmds[0].peer == kRoom);
+  CHECK(cmds[0].nick == "bob");
+  CHECK(cmds[0].role == "none");
+  CHECK(cmds[0].reason == "spam");
+  auto done_out = h.event(transport::SendOutcome{.ref = cmds[0].ref});
+  const auto& done = done_out.only();
+  CHECK(done.type() == "result");
+  CHECK(done.id() == "k1");
+  CHECK(std::string(done.attr("to")) == "alice@example.org/laptop");
+
+  admin("laptop", "<item nick='bob' affiliation='member'/>", "k2");
+  transport::SendOutcome refused;
+  refused.ref = h.tr.sent_of<transport::RoomAdmin>().back().ref;
+  refused.ok = false;
+  refused.failure = transport::Failure::Forbidden;
+  refused.text = "You're not channel operator";
+  auto err_out = h.event(refused);
+  CHECK(error_condition(err_out.only()) == "forbidden");
+  CHECK(error_text(err_out.only()) == "You're not channel operator");
+
+  const auto sent = h.tr.sent_of<transport::RoomAdmin>().size();
+  CHECK(error_condition(admin("phone", "<item nick='bob' role='none'/>").only()) == "forbidden");  // not in the room
+  CHECK(error_condition(admin("laptop", "<item role='none'/>").only()) == "bad-request");            // no nick
+  CHECK(error_condition(admin("laptop", "<item nick='bob'/>").only()) == "bad-request");             // nothing to do
+  CHECK(error_condition(admin("laptop", "<item nick='bob' role='none' affiliation='none'/>").only()) == "bad-request");
+  CHECK(error_condition(admin("laptop", "<item nick='a' role='none'/><item nick='b' role='none'/>").only()) ==
+        "bad-request");
+  CHECK(h.tr.sent_of<transport::RoomAdmin>().size() == sent);
+  // Not a room of this transport: as any iq to a contact.
+  auto other = h.send("<iq type='set' id='k9' from='alice@example.org/laptop' to='person@mqtt.example.org'>"
+                      "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='b' role='none'/></query></iq>");
+  CHECK(error_condition(other.only()) == "service-unavailable");
+}
