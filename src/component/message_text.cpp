@@ -30,7 +30,7 @@ void element(std::string& out, std::string_view name, std::string_view text) {
 std::string message_text(const MessageText& m) {
   std::string out;
   out.reserve(160 + m.from.size() + m.to.size() + m.id.size() + m.body.size() + m.origin_id.size() +
-              (m.subject ? m.subject->size() : 0) + m.oob_url.size());
+              (m.subject ? m.subject->size() : 0) + m.oob_url.size() + m.invite_jid.size());
   out += "<message";
   attr(out, "from", m.from);
   attr(out, "to", m.to);
@@ -43,6 +43,12 @@ std::string message_text(const MessageText& m) {
     out.append("<x xmlns=\"").append(ns::oob).append("\">");
     element(out, "url", m.oob_url);
     out += "</x>";
+  }
+  if (!m.invite_jid.empty()) {
+    out.append("<x xmlns=\"").append(ns::conference).append("\"");
+    attr(out, "jid", m.invite_jid);
+    attr(out, "reason", m.invite_reason);
+    out += "/>";
   }
   if (!m.delay_stamp.empty()) {
     out.append("<delay xmlns=\"").append(ns::delay).append("\"");

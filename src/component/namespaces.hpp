@@ -20,6 +20,7 @@ inline constexpr const char* oob = "jabber:x:oob";
 inline constexpr const char* muc = "http://jabber.org/protocol/muc";
 inline constexpr const char* muc_user = "http://jabber.org/protocol/muc#user";
 inline constexpr const char* muc_admin = "http://jabber.org/protocol/muc#admin";
+inline constexpr const char* conference = "jabber:x:conference";  // XEP-0249 direct invitation
 inline constexpr const char* chatstates = "http://jabber.org/protocol/chatstates";
 inline constexpr const char* delay = "urn:xmpp:delay";
 inline constexpr const char* rsm = "http://jabber.org/protocol/rsm";  // XEP-0059

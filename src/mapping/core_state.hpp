@@ -161,8 +161,11 @@ class CoreState {
 
   // ---- stanzas to legacy contacts (legacy_router.cpp) ----
   void legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp::Jid& to, Effects& out);
+  // ---- rooms (room_requests.cpp) ----
   void room_admin(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, const pugi::xml_node& query,
                   Effects& out);
+  static bool is_invitation(const xmpp::Stanza& s);
+  void invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, Effects& out);
 
   // ---- transport events (event_mapper.cpp) ----
   void on_event(transport::Event e, Effects& out);

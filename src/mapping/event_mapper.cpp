@@ -156,6 +156,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
     if (body.empty() && !m->subject) return log_->debug("dropped an empty message from {}", m->peer);
     auto from = jid_for(m->peer, m->peer_resource);
     const std::string delay_stamp = m->timestamp_ms ? stamp(*m->timestamp_ms) : std::string();
+    const std::string invite_jid = m->invite_room.empty() ? std::string() : jid_for(m->invite_room);
     for (const auto& user : recipients(m->user, m->user_resource, m->peer, m->also_to)) {
       // Straight to text (message_text.hpp): the most frequent stanza by far.
       const auto id = next_id();
@@ -163,6 +164,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
       t.subject = m->subject ? &*m->subject : nullptr;
       t.body = body;  // sanitised: SPEC §3
       t.oob_url = m->oob_url;
+      t.invite_jid = invite_jid;  // XEP-0249
       t.delay_from = cfg_.domain;  // XEP-0203
       t.delay_stamp = delay_stamp;
       // XEP-0359: the transport's stable id, else this stanza's own (unique to the

@@ -16,38 +16,6 @@ transport::MessageKind kind_of(std::string_view type) {
 }
 }  // namespace
 
-// XEP-0045 §8: an occupant's moderation request (one <item/>: §8.2 kick, §8.3-8.4
-// voice, §9.6-9.7 moderator), for the transport to carry out; answered when it has.
-void CoreState::room_admin(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer,
-                           const pugi::xml_node& query, Effects& out) {
-  transport::RoomAdmin a;
-  a.user = from.bare_str();
-  a.user_resource = from.resource();
-  a.peer = peer;
-  int items = 0;
-  for (auto it : query.children()) {
-    if (it.type() != pugi::node_element) continue;
-    if (xmpp::local_name(it) != "item" || ++items > 1)
-      return error(out, s, xmpp::Condition::BadRequest, "One <item/> per request.");
-    a.nick = it.attribute("nick").value();
-    a.role = it.attribute("role").value();
-    a.affiliation = it.attribute("affiliation").value();
-    a.reason = xmpp::child_text(it, "reason", xmpp::ns::muc_admin);
-  }
-  if (items != 1 || a.nick.empty() || (a.role.empty() == a.affiliation.empty()))
-    return error(out, s, xmpp::Condition::BadRequest, "Give one <item/> with a nick and a role or an affiliation.");
-  switch (tr_.occupancy(a.user, a.user_resource, peer, a.nick)) {
-    case transport::Occupancy::Unknown: return error(out, s, xmpp::Condition::ServiceUnavailable);
-    case transport::Occupancy::NotJoined:
-      return error(out, s, xmpp::Condition::Forbidden, "Only occupants of " + std::string(s.to()) + " can do that.");
-    case transport::Occupancy::Self:
-    case transport::Occupancy::Other: break;
-  }
-  a.ref = next_ref();
-  pending_.put(a.ref, Pending{"iq", std::string(s.from()), std::string(s.to()), std::string(s.id()), "set", false});
-  to_transport(out, std::move(a));
-}
-
 void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp::Jid& to, Effects& out) {
   auto name = s.name();
   auto type = s.type();
@@ -55,7 +23,9 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
   if (type == "error" || (name == "iq" && type != "get" && type != "set")) return;
   // Chat states and other body-less messages have nowhere to go on a legacy
   // network; a subject change (XEP-0045 §8.1, an IRC topic) has.
-  if (name == "message" && !s.child("body", xmpp::ns::component) && !s.child("subject", xmpp::ns::component)) return;
+  if (name == "message" && !s.child("body", xmpp::ns::component) && !s.child("subject", xmpp::ns::component) &&
+      !is_invitation(s))
+    return;
   // Answers to a contact's subscription request: the legacy side has no such notion.
   if (name == "presence" && (type == "subscribed" || type == "unsubscribed")) return;
 
@@ -115,6 +85,8 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     // Legacy contacts answer no other iqs; say so rather than leaving the user waiting.
     return error(out, s, xmpp::Condition::ServiceUnavailable);
   }
+
+  if (name == "message" && is_invitation(s)) return invitation(s, from, *peer, out);
 
   auto ref = next_ref();
   Pending p{std::string(name), std::string(s.from()), std::string(s.to()), std::string(s.id()), std::string(type), false};

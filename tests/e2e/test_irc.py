@@ -420,6 +420,34 @@ def test_moderation_kick_and_roles_from_xmpp(gateway, xmpp, irc, names):
     assert any(same(n, dave.nick) for n in dave.names(other)), "kicked although alice is no operator there"
 
 
+def test_invitations_both_ways(gateway, xmpp, irc, names):
+    """As Biboumi: an occupant's XEP-0045 mediated invitation of nick%server becomes
+    an IRC INVITE; an IRC user's INVITE of the XMPP user arrives as a XEP-0249
+    invitation naming the room's JID, which the client can join at once."""
+    gateway()
+    chan, nick = "#" + names("inv"), names("alice")
+    alice = xmpp()
+    join(alice, chan, nick)
+    bob = irc(names("b"))
+    m = bob.mark()
+    alice.send_raw(f"<message to='{room(chan)}'><x xmlns='http://jabber.org/protocol/muc#user'>"
+                   f"<invite to='{person(bob.nick)}'><reason>come</reason></invite></x></message>")
+    got = bob.wait(lambda ln: ln.command == "INVITE" and same(ln.nick, nick), since=m, what="the INVITE")
+    assert same(got.param(0), bob.nick) and same(got.param(1), chan), got
+
+    other = "#" + names("invback")
+    bob.join(other)
+    mark = len(alice.ordered)
+    bob.send(f"INVITE {nick} {other}")
+    inv = wait_ordered(alice, lambda r: r.kind == "message" and "jabber:x:conference" in r.xml, mark,
+                       what="a XEP-0249 invitation")
+    x = ET.fromstring(inv.xml).find("{jabber:x:conference}x")
+    assert same(x.get("jid"), room(other)), inv.xml
+    assert same(inv.bare_from, person(bob.nick)), inv.frm
+    join(alice, other, nick)  # the invitation's JID is a room one can join
+    assert any(same(n, nick) for n in bob.names(other))
+
+
 # == XEP-0410 self-ping ======================================================================
 def self_ping(c, chan, nick):
     """The outcome of a ping to one's own occupant JID: "result" or the error condition."""

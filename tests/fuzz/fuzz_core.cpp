@@ -1,7 +1,7 @@
 // libFuzzer target: stanzas from XMPP users through the core (GatewayCore) with a
 // transport that has rooms, fetched item lists and registration fields, so every
 // service (disco, XEP-0077, XEP-0050, XEP-0100, XEP-0059 paging, XEP-0410,
-// XEP-0045 moderation, legacy routing) sees hostile input. SPEC §3 "Never crash"; AGENTS: "one user can never
+// XEP-0045 moderation and invitations, legacy routing) sees hostile input. SPEC §3 "Never crash"; AGENTS: "one user can never
 // act as another".
 //
 // Input: stanzas separated by NUL bytes; each is parsed (unparsable ones, and

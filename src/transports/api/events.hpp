@@ -56,6 +56,9 @@ struct InboundMessage {
   // and an empty subject is meaningful ("no topic").
   std::optional<std::string> subject;
   std::string user_resource;  // with user set: only this resource (e.g. the one that joined a room)
+  // XEP-0249: an invitation into this room (a peer) from `peer`, e.g. an IRC
+  // INVITE; the body says who invites whom where.
+  std::string invite_room;
 };
 
 // Presence of a legacy contact. user empty = to everyone who sees this peer.
@@ -180,7 +183,19 @@ struct RoomAdmin {
   std::string reason;
 };
 
+// An occupant invites a legacy contact into a room: XEP-0045 §7.8.2 (mediated,
+// sent to the room) or XEP-0249 (direct, sent to the contact). Failures come back
+// as a SendOutcome (an error message to the inviter); success is silent.
+struct RoomInvite {
+  std::uint64_t ref = 0;
+  std::string user;
+  std::string user_resource;
+  std::string room;     // peer
+  std::string invitee;  // peer
+  std::string reason;
+};
+
 using Command = std::variant<OutboundMessage, OutboundPresence, UserRegistered, UserRemoved,
-                             DisconnectUser, SettingsChanged, ListItems, RoomAdmin>;
+                             DisconnectUser, SettingsChanged, ListItems, RoomAdmin, RoomInvite>;
 
 }  // namespace sb::transport

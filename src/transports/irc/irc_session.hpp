@@ -42,6 +42,9 @@
 //    -> +o; participant/member -> -o +v; visitor/none -> -o -v (only what changes;
 //    nothing to change is done at once). Done when the server relays our KICK or
 //    MODE; 482 -> forbidden, 401/441 -> item-not-found; bans are not offered.
+//  - Invitations: an occupant's invitation of "nick%server" -> INVITE (341 done;
+//    401 item-not-found, 442/482 forbidden; 443, already there, counts as done);
+//    an IRC INVITE of us -> a XEP-0249 invitation from the inviter.
 //  - disco#items of the server (list_channels): LIST, its 322 replies collected
 //    (irc_channel_list.hpp) and answered as one ItemList to every request waiting;
 //    a list not older than kListFreshMs answers at once. Without a connection one
@@ -136,6 +139,8 @@ class IrcSession {
   // MODE, answered (SendOutcome for a.ref) when the server shows it done or refuses
   // it, or after kAdminTimeoutMs without either.
   SessionOutput on_admin(const RoomAdmin& a, std::int64_t now_ms);
+  // An occupant invites an IRC user on this server: INVITE; failures as SendOutcome.
+  SessionOutput on_invite(const RoomInvite& inv, std::int64_t now_ms);
   // XEP-0030 disco#items of the server: its channels, as one ItemList for `ref`.
   SessionOutput list_channels(std::uint64_t ref, std::int64_t now_ms);
   // New defaults for the next connection (registration or settings changed).
@@ -239,6 +244,7 @@ class IrcSession {
   void on_mode(const IrcMessage& m, SessionOutput& out);
   void on_topic(const IrcMessage& m, SessionOutput& out);
   void on_away(const IrcMessage& m, SessionOutput& out);
+  void on_invited(const IrcMessage& m, SessionOutput& out);
   void on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput& out);
   void on_numeric(const IrcMessage& m, SessionOutput& out);
   void on_isupport(const IrcMessage& m);
@@ -266,7 +272,9 @@ class IrcSession {
     std::int64_t at_ms = 0;
   };
   void admin_seen(std::string_view room_key, std::string_view nick, SessionOutput& out);
-  bool admin_refused(int code, const IrcMessage& m, SessionOutput& out);
+  bool admin_numeric(int code, const IrcMessage& m, SessionOutput& out);
+  // The resource's joined room for a room peer, or nullptr after a refusal in out.
+  Room* acting_room(std::uint64_t ref, const std::string& room_peer, const std::string& resource, SessionOutput& out);
   void expire_admins(std::int64_t now_ms, SessionOutput& out);
   void fail_admins(Failure f, const std::string& text, SessionOutput& out);
   void ok(std::uint64_t ref, SessionOutput& out);

@@ -31,27 +31,34 @@ void IrcSession::ok(std::uint64_t ref, SessionOutput& out) {
   out.events.emplace_back(std::move(o));
 }
 
-SessionOutput IrcSession::on_admin(const RoomAdmin& a, std::int64_t now_ms) {
-  SessionOutput out;
-  auto addr = parse_peer(a.peer);
+IrcSession::Room* IrcSession::acting_room(std::uint64_t ref, const std::string& room_peer,
+                                          const std::string& resource, SessionOutput& out) {
+  auto addr = parse_peer(room_peer);
   Room* room = addr && addr->kind == IrcAddress::Kind::Channel ? find_room(irc_lower(addr->name)) : nullptr;
   const bool member = room && std::any_of(room->members.begin(), room->members.end(),
-                                          [&](const Member& m) { return m.resource == a.user_resource && m.welcomed; });
+                                          [&](const Member& m) { return m.resource == resource && m.welcomed; });
   if (!member) {
-    fail(a.ref, Failure::Forbidden, "Only occupants of " + a.peer + " can do that.", out);
-    return out;
+    fail(ref, Failure::Forbidden, "Only occupants of " + room_peer + " can do that.", out);
+    return nullptr;
   }
   if (state_ != State::Ready || room->phase != Room::Phase::Joined) {
-    fail(a.ref, Failure::Unavailable, "Not connected to " + cfg_.server + " right now; reconnecting.", out);
-    return out;
+    fail(ref, Failure::Unavailable, "Not connected to " + cfg_.server + " right now; reconnecting.", out);
+    return nullptr;
   }
+  if (admins_.size() >= kMaxPendingAdmins) {
+    fail(ref, Failure::Unavailable, "Too many requests waiting for " + cfg_.server + ".", out);
+    return nullptr;
+  }
+  return room;
+}
+
+SessionOutput IrcSession::on_admin(const RoomAdmin& a, std::int64_t now_ms) {
+  SessionOutput out;
+  Room* room = acting_room(a.ref, a.peer, a.user_resource, out);
+  if (!room) return out;
   auto target = occupant(*room, a.nick);
   if (!target) {
     fail(a.ref, Failure::NotFound, "No occupant " + a.nick + " in " + room->name + ".", out);
-    return out;
-  }
-  if (admins_.size() >= kMaxPendingAdmins) {
-    fail(a.ref, Failure::Unavailable, "Too many moderation requests waiting for " + cfg_.server + ".", out);
     return out;
   }
   OutLine l;
@@ -92,6 +99,34 @@ SessionOutput IrcSession::on_admin(const RoomAdmin& a, std::int64_t now_ms) {
   return out;
 }
 
+SessionOutput IrcSession::on_invite(const RoomInvite& inv, std::int64_t now_ms) {
+  SessionOutput out;
+  Room* room = acting_room(inv.ref, inv.room, inv.user_resource, out);
+  if (!room) return out;
+  auto who = parse_peer(inv.invitee);
+  if (!who || who->kind != IrcAddress::Kind::Nick || who->server != cfg_.server) {
+    fail(inv.ref, Failure::NotAcceptable, "Only IRC users of " + cfg_.server + " can be invited to " + room->name + ".",
+         out);
+    return out;
+  }
+  out.lines.push_back(line("INVITE", {who->name, room->name}));
+  admins_.push_back(PendingAdmin{inv.ref, room->key, irc_lower(who->name), now_ms});
+  return out;
+}
+
+void IrcSession::on_invited(const IrcMessage& m, SessionOutput& out) {
+  // :inviter INVITE <us> <#chan>: a XEP-0249 invitation from the inviter.
+  if (!is_self(m.param(0)) || !is_channel_name(m.param(1)) || m.nick().empty()) return;
+  const std::string channel = decode_irc_text(m.param(1));
+  InboundMessage im;
+  im.user = cfg_.user;
+  im.peer = peer_of_nick(m.nick());
+  im.kind = MessageKind::Normal;
+  im.invite_room = channel + "%" + cfg_.server;
+  im.body = std::string(m.nick()).append(" invites you to ").append(channel).append(" on ").append(cfg_.server);
+  out.events.emplace_back(std::move(im));
+}
+
 void IrcSession::admin_seen(std::string_view room_key, std::string_view nick, SessionOutput& out) {
   const std::string key = irc_lower(nick);
   for (auto it = admins_.begin(); it != admins_.end();) {
@@ -104,19 +139,26 @@ void IrcSession::admin_seen(std::string_view room_key, std::string_view nick, Se
   }
 }
 
-bool IrcSession::admin_refused(int code, const IrcMessage& m, SessionOutput& out) {
+bool IrcSession::admin_numeric(int code, const IrcMessage& m, SessionOutput& out) {
   if (admins_.empty()) return false;
-  // 482 ERR_CHANOPRIVSNEEDED <me> <chan>; 441 ERR_USERNOTINCHANNEL <me> <nick> <chan>;
-  // 401 ERR_NOSUCHNICK <me> <nick>.
+  // 341 RPL_INVITING <me> <nick> <chan>; 443 ERR_USERONCHANNEL <me> <nick> <chan>
+  // (invited, or already there: either way where the inviter wants them).
+  if (code == 341 || code == 443) {
+    const auto before = admins_.size();
+    admin_seen(irc_lower(m.param(2)), m.param(1), out);
+    return admins_.size() != before;
+  }
+  // 482 ERR_CHANOPRIVSNEEDED <me> <chan>; 442 ERR_NOTONCHANNEL <me> <chan>;
+  // 441 ERR_USERNOTINCHANNEL <me> <nick> <chan>; 401 ERR_NOSUCHNICK <me> <nick>.
   std::string room_key, nick_key;
   Failure f;
   switch (code) {
-    case 482: room_key = irc_lower(m.param(1)); f = Failure::Forbidden; break;
+    case 482: case 442: room_key = irc_lower(m.param(1)); f = Failure::Forbidden; break;
     case 441: nick_key = irc_lower(m.param(1)); room_key = irc_lower(m.param(2)); f = Failure::NotFound; break;
     case 401: nick_key = irc_lower(m.param(1)); f = Failure::NotFound; break;
     default: return false;
   }
-  const std::string text = "The IRC server says: " + irc_to_xmpp_text(m.param(code == 482 ? 2 : code == 441 ? 3 : 2));
+  const std::string text = "The IRC server says: " + irc_to_xmpp_text(m.param(code == 441 ? 3 : 2));
   bool any = false;
   for (auto it = admins_.begin(); it != admins_.end();) {
     if ((room_key.empty() || it->room_key == room_key) && (nick_key.empty() || it->nick_key == nick_key)) {

@@ -29,6 +29,7 @@ SessionOutput IrcSession::on_irc(const IrcMessage& m, std::int64_t now_ms) {
   else if (c == "MODE") on_mode(m, out);
   else if (c == "TOPIC") on_topic(m, out);
   else if (c == "AWAY") on_away(m, out);
+  else if (c == "INVITE") on_invited(m, out);
   else if (c == "005") on_isupport(m);
   else if (is_numeric(c)) on_numeric(m, out);
   else if (c == "INVITE")
@@ -409,7 +410,7 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
     }
     return irc_to_xmpp_text(t);
   };
-  if (on_list_numeric(code, m, out) || admin_refused(code, m, out)) return;
+  if (on_list_numeric(code, m, out) || admin_numeric(code, m, out)) return;
   switch (code) {
     case 1: case 2: case 3: case 4: case 42: case 250: case 251: case 252: case 253: case 254: case 255:
     case 265: case 266: case 329: case 396: case 422:

@@ -277,6 +277,13 @@ class IrcTransport final : public Transport {
     apply(Key{a.user, addr->server}, b->session->on_admin(a, clock_.unix_ms()));
   }
 
+  void on_command(const RoomInvite& inv) {
+    auto addr = parse_peer(inv.room);
+    Box* b = addr ? existing(inv.user, addr->server) : nullptr;
+    if (!b) return fail(inv.ref, Failure::Forbidden, "Only occupants of " + inv.room + " can invite.");
+    apply(Key{inv.user, addr->server}, b->session->on_invite(inv, clock_.unix_ms()));
+  }
+
   // disco#items of an IRC server (SPEC §4): its channel list, over the user's own
   // connection (opened for it when there is none), as Biboumi does.
   void on_command(const ListItems& l) {

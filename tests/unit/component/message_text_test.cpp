@@ -21,6 +21,11 @@ std::string via_document(const MessageText& m) {
   if (m.subject) append_text(msg.root(), "subject", *m.subject);
   if (!m.body.empty()) append_text(msg.root(), "body", m.body);
   if (!m.oob_url.empty()) append_text(append(msg.root(), "x", ns::oob), "url", m.oob_url);
+  if (!m.invite_jid.empty()) {
+    auto x = append(msg.root(), "x", ns::conference);
+    x.append_attribute("jid").set_value(sanitize_text(m.invite_jid).c_str());
+    if (!m.invite_reason.empty()) x.append_attribute("reason").set_value(sanitize_text(m.invite_reason).c_str());
+  }
   if (!m.delay_stamp.empty()) {
     auto d = append(msg.root(), "delay", ns::delay);
     d.append_attribute("from").set_value(std::string(m.delay_from).c_str());
@@ -70,6 +75,8 @@ TEST_CASE("markup, quotes, controls and broken UTF-8 in every field come out val
     m.delay_from = "gw.example.org";
     m.delay_stamp = "2026-11-21T10:00:00.000Z";
     m.origin_id = s;
+    m.invite_jid = s;
+    m.invite_reason = s;
     CAPTURE(s);
     check_same(m);
   }

@@ -109,3 +109,64 @@ TEST_CASE("an unanswered request fails after the timeout; a lost connection fail
   REQUIRE(outcome(lost, 2));
   CHECK_FALSE(outcome(lost, 2)->ok);
 }
+
+namespace {
+RoomInvite invite(std::uint64_t ref, const std::string& invitee, const std::string& resource = "phone") {
+  RoomInvite i;
+  i.ref = ref;
+  i.user = "alice@example.org";
+  i.user_resource = resource;
+  i.room = kRoom;
+  i.invitee = invitee;
+  return i;
+}
+}  // namespace
+
+TEST_CASE("an occupant's invitation is an INVITE; 341 or 443 is done, 401 item-not-found, 482 forbidden") {
+  Scenario sc;
+  sc.joined();
+  auto out = sc.s.on_invite(invite(1, "dave%irc.test"), kNow);
+  CHECK(wire(out) == std::vector<std::string>{"INVITE dave #chan"});
+  auto done = sc.irc(":srv 341 alice dave #chan");
+  REQUIRE(outcome(done, 1));
+  CHECK(outcome(done, 1)->ok);
+
+  sc.s.on_invite(invite(2, "ghost%irc.test"), kNow);
+  auto none = sc.irc(":srv 401 alice ghost :No such nick or channel name");
+  REQUIRE(outcome(none, 2));
+  CHECK(outcome(none, 2)->failure == Failure::NotFound);
+
+  sc.s.on_invite(invite(3, "erin%irc.test"), kNow);
+  auto refused = sc.irc(":srv 482 alice #chan :You are not channel operator");
+  REQUIRE(outcome(refused, 3));
+  CHECK(outcome(refused, 3)->failure == Failure::Forbidden);
+
+  sc.s.on_invite(invite(4, "carol%irc.test"), kNow);
+  auto there = sc.irc(":srv 443 alice carol #chan :is already on channel");
+  REQUIRE(outcome(there, 4));
+  CHECK(outcome(there, 4)->ok);
+
+  // Not from an occupant, or of someone on another server: refused, nothing sent.
+  auto stranger = sc.s.on_invite(invite(5, "dave%irc.test", "laptop"), kNow);
+  CHECK(wire(stranger).empty());
+  REQUIRE(outcome(stranger, 5));
+  CHECK(outcome(stranger, 5)->failure == Failure::Forbidden);
+  auto elsewhere = sc.s.on_invite(invite(6, "dave%irc.other"), kNow);
+  CHECK(wire(elsewhere).empty());
+  REQUIRE(outcome(elsewhere, 6));
+  CHECK(outcome(elsewhere, 6)->failure == Failure::NotAcceptable);
+}
+
+TEST_CASE("an IRC INVITE of us becomes a XEP-0249 invitation from the inviter; others' are ignored") {
+  Scenario sc;
+  sc.joined();
+  auto out = sc.irc(":bob!~b@h INVITE alice :#secret");
+  auto msgs = all<InboundMessage>(out);
+  REQUIRE(msgs.size() == 1);
+  CHECK(msgs[0].user == "alice@example.org");
+  CHECK(msgs[0].peer == "bob%irc.test");
+  CHECK(msgs[0].invite_room == "#secret%irc.test");
+  CHECK(msgs[0].body == "bob invites you to #secret on irc.test");
+  CHECK(all<InboundMessage>(sc.irc(":bob!~b@h INVITE carol :#secret")).empty());
+  CHECK(all<InboundMessage>(sc.irc(":bob!~b@h INVITE alice :notachannel")).empty());
+}

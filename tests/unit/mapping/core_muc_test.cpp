@@ -278,3 +278,83 @@ TEST_CASE("XEP-0045 §8 moderation: an occupant's muc#admin item goes to the tra
                       "<query xmlns='http://jabber.org/protocol/muc#admin'><item nick='b' role='none'/></query></iq>");
   CHECK(error_condition(other.only()) == "service-unavailable");
 }
+
+TEST_CASE("invitations: mediated (XEP-0045 §7.8.2) and direct (XEP-0249) of a legacy contact go to the transport") {
+  CoreHarness h;
+  h.register_user("alice@example.org");
+  h.tr.occupancy_of = [](std::string_view res, std::string_view peer, std::string_view) {
+    if (peer != kRoom) return transport::Occupancy::Unknown;
+    return res == "laptop" ? transport::Occupancy::Other : transport::Occupancy::NotJoined;
+  };
+  auto mediated = h.send(
+      "<message id='i1' from='alice@example.org/laptop' to='room@mqtt.example.org'>"
+      "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='dave@mqtt.example.org'><reason>join us</reason>"
+      "</invite></x></message>");
+  CHECK(mediated.stanzas.empty());
+  auto cmds = h.tr.sent_of<transport::RoomInvite>();
+  REQUIRE(cmds.size() == 1);
+  CHECK(cmds[0].user == "alice@example.org");
+  CHECK(cmds[0].user_resource == "laptop");
+  CHECK(cmds[0].room == kRoom);
+  CHECK(cmds[0].invitee == "dave");
+  CHECK(cmds[0].reason == "join us");
+
+  h.send("<message id='i2' from='alice@example.org/laptop' to='dave@mqtt.example.org'>"
+         "<x xmlns='jabber:x:conference' jid='room@mqtt.example.org' reason='hi'/></message>");
+  cmds = h.tr.sent_of<transport::RoomInvite>();
+  REQUIRE(cmds.size() == 2);
+  CHECK(cmds[1].room == kRoom);
+  CHECK(cmds[1].invitee == "dave");
+  CHECK(cmds[1].reason == "hi");
+  // The transport's refusal is an error to the inviter.
+  transport::SendOutcome no;
+  no.ref = cmds[1].ref;
+  no.ok = false;
+  no.failure = transport::Failure::NotFound;
+  no.text = "No such nick";
+  auto err = h.event(no);
+  CHECK(error_condition(err.only()) == "item-not-found");
+  CHECK(std::string(err.only().attr("to")) == "alice@example.org/laptop");
+  CHECK(err.only().name() == "message");
+
+  // Not in the room, or a room elsewhere: refused here.
+  CHECK(error_condition(h.send("<message id='i3' from='alice@example.org/phone' to='room@mqtt.example.org'>"
+                               "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='dave@mqtt.example.org'/>"
+                               "</x></message>").only()) == "forbidden");
+  CHECK(error_condition(h.send("<message id='i4' from='alice@example.org/laptop' to='dave@mqtt.example.org'>"
+                               "<x xmlns='jabber:x:conference' jid='room@conference.elsewhere'/></message>")
+                            .only()) == "bad-request");
+  CHECK(h.tr.sent_of<transport::RoomInvite>().size() == 2);
+}
+
+TEST_CASE("inviting an XMPP user passes the invitation on from the room, as a MUC service does") {
+  CoreHarness h;
+  h.register_user("alice@example.org");
+  h.tr.occupancy_of = [](std::string_view, std::string_view peer, std::string_view) {
+    return peer == kRoom ? transport::Occupancy::Other : transport::Occupancy::Unknown;
+  };
+  auto out = h.send(
+      "<message id='i1' from='alice@example.org/laptop' to='room@mqtt.example.org'>"
+      "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='friend@other.example'/></x></message>");
+  const auto& msg = out.only();
+  CHECK(std::string(msg.attr("from")) == "room@mqtt.example.org");
+  CHECK(std::string(msg.attr("to")) == "friend@other.example");
+  auto inv = xmpp::child(msg.child("x", xmpp::ns::muc_user), "invite", xmpp::ns::muc_user);
+  CHECK(std::string(inv.attribute("from").value()) == "alice@example.org");
+  CHECK(h.tr.sent_of<transport::RoomInvite>().empty());
+}
+
+TEST_CASE("an invitation from the legacy side carries a XEP-0249 element with the room's JID") {
+  CoreHarness h;
+  transport::InboundMessage im;
+  im.user = "alice@example.org";
+  im.peer = "bob";
+  im.kind = transport::MessageKind::Normal;
+  im.body = "bob invites you to room";
+  im.invite_room = "room";
+  auto out = h.event(im);
+  auto x = out.only().child("x", xmpp::ns::conference);
+  REQUIRE(x);
+  CHECK(std::string(x.attribute("jid").value()) == "room@mqtt.example.org");
+  CHECK(std::string(out.only().attr("from")) == "bob@mqtt.example.org");
+}
