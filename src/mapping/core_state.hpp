@@ -161,6 +161,7 @@ class CoreState {
 
   // ---- stanzas to legacy contacts (legacy_router.cpp) ----
   void legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp::Jid& to, Effects& out);
+  void read_history_request(const pugi::xml_node& history, transport::OutboundPresence& op);
   // ---- rooms (room_requests.cpp) ----
   void room_admin(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, const pugi::xml_node& query,
                   Effects& out);

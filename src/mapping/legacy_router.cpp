@@ -1,6 +1,9 @@
 // Stanzas addressed to legacy contacts (local@domain[/resource]) become transport
 // Commands, after the checks of SPEC §4: allowed -> forbidden, registered ->
 // registration-required, a valid address -> jid-malformed.
+#include <algorithm>
+
+#include "common/civil_time.hpp"
 #include "component/builders.hpp"
 #include "component/namespaces.hpp"
 #include "mapping/core_state.hpp"
@@ -15,6 +18,16 @@ transport::MessageKind kind_of(std::string_view type) {
   return transport::MessageKind::Normal;
 }
 }  // namespace
+
+// XEP-0045 §7.2.15: how much of the room's history the joining client wants.
+void CoreState::read_history_request(const pugi::xml_node& h, transport::OutboundPresence& op) {
+  if (auto a = h.attribute("maxstanzas")) op.history_max = a.as_ullong();
+  if (auto a = h.attribute("maxchars"); a && a.as_ullong() == 0) op.history_max = 0;  // "none at all"
+  if (auto a = h.attribute("seconds")) op.history_since_ms = clock_.unix_ms() - static_cast<std::int64_t>(a.as_ullong()) * 1000;
+  if (auto a = h.attribute("since")) {
+    if (auto t = civil::parse_iso8601_ms(a.value())) op.history_since_ms = std::max(op.history_since_ms.value_or(*t), *t);
+  }
+}
 
 void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp::Jid& to, Effects& out) {
   auto name = s.name();
@@ -125,6 +138,7 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
   if (auto x = s.child("x", xmpp::ns::muc)) {
     op.muc = true;
     op.muc_password = xmpp::child_text(x, "password", xmpp::ns::muc);
+    if (auto h = xmpp::child(x, "history", xmpp::ns::muc)) read_history_request(h, op);
   }
   pending_.put(ref, std::move(p));
   if (type == "subscribe") {

@@ -24,7 +24,8 @@ from harness.client import record_order
 from harness.ngircd import Ngircd, OPER_NAME, OPER_PASSWORD
 from harness.servers import IRC_DOMAIN, IRC_SECRET
 from harness.switchboard import toml_str, toml_value
-from harness.xep import (NS_DATA, NS_DISCO_ITEMS, NS_PING, NS_REGISTER, disco_info, disco_items, expect_result, muc_join, muc_leave, muc_send, muc_subject, muc_user,
+from harness.xep import (NS_DATA, NS_DISCO_ITEMS, NS_PING, NS_REGISTER, disco_info, disco_items, execute_command,
+                         expect_result, register, muc_join, muc_leave, muc_send, muc_subject, muc_user,
                          resource_of)
 
 NS_RSM = "http://jabber.org/protocol/rsm"
@@ -446,6 +447,40 @@ def test_invitations_both_ways(gateway, xmpp, irc, names):
     assert same(inv.bare_from, person(bob.nick)), inv.frm
     join(alice, other, nick)  # the invitation's JID is a room one can join
     assert any(same(n, nick) for n in bob.names(other))
+
+
+# == staying in channels while offline ========================================================
+def test_stay_setting_keeps_the_channel_and_gives_back_what_was_said(gateway, xmpp, irc, names):
+    """With the per-server setting "stay" on, leaving (e.g. the phone going offline)
+    keeps alice's nick in the channel, AWAY, instead of PART; what the channel says
+    meanwhile comes back when she rejoins: in order, from its speakers, with
+    XEP-0203 delays, after her self-presence and before the subject."""
+    gateway()
+    chan, nick = "#" + names("stay"), names("alice")
+    alice = xmpp()
+    register(alice, IRC_DOMAIN)
+    done = execute_command(alice, IRC_DOMAIN, "settings", {f"{IRC_HOST}/stay": "1"})
+    assert done.get("type") == "result", ET.tostring(done, encoding="unicode")
+    bob = irc(names("b"))
+    bob.join(chan)
+    join(alice, chan, nick)
+    m = bob.mark()
+    muc_leave(alice, room(chan), nick)
+    time.sleep(3)  # past the 2 s grace period: nothing may close
+    assert any(same(n, nick) for n in bob.names(chan)), "alice PARTed although she asked to stay"
+    assert not [ln for ln in bob.snapshot(m) if ln.command == "PART" and same(ln.nick, nick)]
+    bob.privmsg(chan, "while you were out")
+    bob.privmsg(chan, "and this too")
+    time.sleep(0.5)
+    start, selfp = join(alice, chan, nick)
+    kept = wait_ordered(alice, lambda r: r.kind == "message" and from_room(r, chan) and r.body == "and this too",
+                        start, what="the messages said while away")
+    said = [r for r in groupchats(alice, chan, start=start) if r.body in ("while you were out", "and this too")]
+    assert [r.body for r in said] == ["while you were out", "and this too"], [r.body for r in said]
+    assert all(same(resource_of(r.frm), bob.nick) and "urn:xmpp:delay" in r.xml for r in said), said[0].xml
+    order = alice.ordered[start:]
+    subject_at = next(i for i, r in enumerate(order) if r.kind == "message" and muc_subject(r) is not None)
+    assert order.index(selfp) < order.index(said[0]) and order.index(kept) < subject_at
 
 
 # == XEP-0410 self-ping ======================================================================

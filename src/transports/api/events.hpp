@@ -146,6 +146,10 @@ struct OutboundPresence {
   std::string type;       // "", "unavailable", "probe", "subscribe", "unsubscribe"
   bool muc = false;       // carried <x xmlns='http://jabber.org/protocol/muc'/>: a room join (XEP-0045 §7.2)
   std::string muc_password;  // its <password/> (XEP-0045 §7.2.6), e.g. an IRC channel key
+  // Its <history/> (XEP-0045 §7.2.15): at most this many messages / none older
+  // than this Unix time (ms; from `since` or `seconds`); maxchars='0' -> 0 stanzas.
+  std::optional<std::size_t> history_max;
+  std::optional<std::int64_t> history_since_ms;
 };
 
 // Sent when a user registers and, right after start(), once for every existing

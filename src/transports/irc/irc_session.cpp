@@ -202,6 +202,7 @@ void IrcSession::welcome(Room& room, Member& m, SessionOutput& out) {
   std::vector<int> codes{110};
   if (!nick_eq(m.requested_nick, nick_)) codes.push_back(210);
   occupant_presence(room, m, self, out, std::move(codes));
+  replay_missed(room, m, out);  // XEP-0045 §7.2.15: history after the self-presence, before the subject
   InboundMessage subject;
   subject.user = cfg_.user;
   subject.user_resource = m.resource;
@@ -212,6 +213,51 @@ void IrcSession::welcome(Room& room, Member& m, SessionOutput& out) {
   out.events.emplace_back(std::move(subject));
   m.welcomed = true;
   m.join_ref = 0;
+}
+
+void IrcSession::replay_missed(Room& room, const Member& m, SessionOutput& out) {
+  if (room.missed.empty()) return;
+  std::size_t first = 0;
+  if (m.history_since_ms)
+    while (first < room.missed.size() && room.missed[first].at_ms < *m.history_since_ms) ++first;
+  if (m.history_max && room.missed.size() - first > *m.history_max) first = room.missed.size() - *m.history_max;
+  if (room.missed_dropped > 0 && first == 0 && (!m.history_max || *m.history_max > room.missed.size())) {
+    InboundMessage note;  // from the room itself, before what was kept
+    note.user = cfg_.user;
+    note.user_resource = m.resource;
+    note.peer = room.peer;
+    note.kind = MessageKind::Groupchat;
+    note.body = std::to_string(room.missed_dropped) + " older messages from while you were away were not kept.";
+    out.events.emplace_back(std::move(note));
+  }
+  for (std::size_t i = first; i < room.missed.size(); ++i) {
+    auto& x = room.missed[i];
+    InboundMessage im;
+    im.user = cfg_.user;
+    im.user_resource = m.resource;
+    im.peer = room.peer;
+    im.peer_resource = std::move(x.nick);
+    im.body = std::move(x.body);
+    im.id = std::move(x.id);
+    im.kind = MessageKind::Groupchat;
+    im.timestamp_ms = x.at_ms;  // XEP-0203: when it was said
+    out.events.emplace_back(std::move(im));
+  }
+  // Given to the first resource back; later ones join a room they are present in.
+  room.missed.clear();
+  room.missed.shrink_to_fit();
+  room.missed_dropped = 0;
+}
+
+void IrcSession::update_away(SessionOutput& out) {
+  if (state_ != State::Ready) return;
+  // Away: rooms are kept for the user and no resource is in any of them.
+  const bool away = !rooms_.empty() &&
+                    std::all_of(rooms_.begin(), rooms_.end(), [](const Room& r) { return r.members.empty(); });
+  if (away == away_) return;
+  away_ = away;
+  if (away_) out.lines.push_back(line("AWAY", {"Not connected to XMPP; messages are kept by the gateway"}));
+  else out.lines.push_back(line("AWAY", {}));
 }
 
 OutLine IrcSession::join_line(const Room& r) {
@@ -296,6 +342,7 @@ SessionOutput IrcSession::on_registered(const std::string& nick, bool echo_messa
   state_ = State::Ready;
   if (!nick.empty()) nick_ = nick;
   echo_ = echo_message;
+  away_ = false;  // a new connection is not away
   backoff_ = milliseconds(1000);  // a successful registration resets the backoff
   motd_.clear();
   for (auto& r : rooms_) {
@@ -307,6 +354,7 @@ SessionOutput IrcSession::on_registered(const std::string& nick, bool echo_messa
   queued_.clear();
   for (auto& q : queued) dispatch(std::move(q), out);
   if (rooms_.empty()) after_room_change(out);
+  update_away(out);  // rooms kept for an away user: AWAY again
   return out;
 }
 

@@ -35,6 +35,12 @@
 //    reconnect after 1 s, doubling up to reconnect_max_seconds (back to 1 s after a
 //    successful registration); once registered again every room is rejoined and the
 //    join sequence is sent again.
+//  - stay_joined (the user's "<server>/stay" setting): the last resource leaving a
+//    joined room does not PART; the nick stays, marked AWAY while no resource is
+//    in any room; channel messages meanwhile (at most kMaxMissed per room) go to
+//    the next resource that joins, after its self-presence and before the
+//    subject, with their times (XEP-0203), as its <history/> asks. Kept in
+//    memory: a restart of switchboard ends them.
 //  - No room left -> QUIT after grace_seconds (a private message in either direction
 //    restarts that period; joining again cancels it).
 //
@@ -110,6 +116,10 @@ struct SessionConfig {
   Identity identity;   // nick when no join names one, username, realname, SASL
   int grace_seconds = 30;
   int reconnect_max_seconds = 60;
+  // The user's setting "<server>/stay": when the last resource leaves a room the
+  // IRC side stays in the channel (AWAY while no resource is anywhere), and what
+  // is said meanwhile is given to the next resource that joins.
+  bool stay_joined = false;
 };
 
 class IrcSession {
@@ -123,6 +133,7 @@ class IrcSession {
   static constexpr std::int64_t kBacklogMs = 10'000;
   static constexpr std::size_t kMaxListWaiters = 16;
   static constexpr std::size_t kMaxPendingAdmins = 16;
+  static constexpr std::size_t kMaxMissed = 300;  // messages kept per room while nobody is in it
   static constexpr std::int64_t kAdminTimeoutMs = 15'000;
   static constexpr std::int64_t kListFreshMs = 60'000;
 
@@ -145,6 +156,7 @@ class IrcSession {
   SessionOutput list_channels(std::uint64_t ref, std::int64_t now_ms);
   // New defaults for the next connection (registration or settings changed).
   void set_identity(Identity id) { cfg_.identity = std::move(id); }
+  void set_stay_joined(bool on) { cfg_.stay_joined = on; }
 
   // ---- IRC side (from the connection this session asked for) ----
   SessionOutput on_registered(const std::string& nick, bool echo_message);
@@ -183,6 +195,14 @@ class IrcSession {
     std::string requested_nick;  // the resource of the join presence
     std::uint64_t join_ref = 0;  // the join presence's ref until it is answered
     bool welcomed = false;       // got the join sequence (for the current JOIN)
+    // The join's XEP-0045 <history/> request, for the messages missed while away.
+    std::optional<std::size_t> history_max;
+    std::optional<std::int64_t> history_since_ms;
+  };
+  // A channel message said while no resource was in the room (stay_joined).
+  struct Missed {
+    std::string nick, body, id;
+    std::int64_t at_ms = 0;
   };
   // JOIN for this room, with its channel key when the user gave one.
   struct Room;
@@ -197,7 +217,9 @@ class IrcSession {
     enum class Phase : std::uint8_t { Pending, Joining, Joined } phase = Phase::Pending;
     bool ever_joined = false;  // joined once: kept across a lost connection
     OccupantList occupants;
-    std::vector<Member> members;
+    std::vector<Member> members;  // empty: kept for the user while away (stay_joined)
+    std::vector<Missed> missed;   // said meanwhile, oldest first, at most kMaxMissed
+    std::size_t missed_dropped = 0;
   };
   // A message sent while echo-message is on, waiting for its echo.
   struct PendingEcho {
@@ -262,6 +284,10 @@ class IrcSession {
   void self_unavailable(const Room& room, const Member& m, std::vector<int> codes, const std::string& status,
                         SessionOutput& out);
   void room_notice(const Room& room, const std::string& text, SessionOutput& out);
+  // stay_joined: the messages missed, to the resource that came back; AWAY on IRC
+  // while no resource is in any room, back when one is.
+  void replay_missed(Room& room, const Member& m, SessionOutput& out);
+  void update_away(SessionOutput& out);
   void server_message(const std::string& text, SessionOutput& out);
   void fail(std::uint64_t ref, Failure f, std::string text, SessionOutput& out);
   // Moderation (irc_session_admin.cpp): a KICK or MODE of ours seen, or refused.
@@ -306,6 +332,7 @@ class IrcSession {
   std::optional<PendingNick> pending_nick_;
   std::string motd_;
   std::vector<PendingAdmin> admins_;         // our KICKs and MODEs not yet seen
+  bool away_ = false;                        // we sent AWAY on this connection
   std::vector<std::uint64_t> list_waiters_;  // non-empty: our LIST is on its way
   std::int64_t list_asked_ms_ = 0;           // when it was asked for
   ChannelListing listing_;                   // its replies so far

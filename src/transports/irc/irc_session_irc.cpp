@@ -296,6 +296,15 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
       }
       return;
     }
+    if (room->members.empty()) {
+      // Kept for the user while away (stay_joined): for the next resource that joins.
+      if (room->missed.size() >= kMaxMissed) {
+        room->missed.erase(room->missed.begin());
+        ++room->missed_dropped;
+      }
+      room->missed.push_back(Missed{from_server ? std::string() : decode_irc_text(from), body, id, stamp.value_or(now_ms)});
+      return;
+    }
     for (const auto& mem : room->members) {
       if (!mem.welcomed) continue;
       InboundMessage im;

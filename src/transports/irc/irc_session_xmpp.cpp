@@ -36,9 +36,11 @@ void IrcSession::join(const OutboundPresence& p, SessionOutput& out) {
     auto mem = std::find_if(room->members.begin(), room->members.end(),
                             [&](const Member& m) { return m.resource == p.user_resource; });
     if (mem == room->members.end()) {
-      room->members.push_back(Member{p.user_resource, p.peer_resource, p.ref, false});
-      // A second resource: everything from the session's state, no second JOIN.
+      room->members.push_back(Member{p.user_resource, p.peer_resource, p.ref, false, p.history_max, p.history_since_ms});
+      // A second resource (or the first after being away): everything from the
+      // session's state, no second JOIN.
       if (room->phase == Room::Phase::Joined) welcome(*room, room->members.back(), out);
+      update_away(out);
       return;
     }
     if (!mem->welcomed) return;  // still joining: the sequence comes with 366
@@ -68,7 +70,7 @@ void IrcSession::join(const OutboundPresence& p, SessionOutput& out) {
   r.name = a->name;
   r.peer = p.peer;
   r.channel_key = p.muc_password;
-  r.members.push_back(Member{p.user_resource, p.peer_resource, p.ref, false});
+  r.members.push_back(Member{p.user_resource, p.peer_resource, p.ref, false, p.history_max, p.history_since_ms});
   rooms_.push_back(std::move(r));
   Room& room = rooms_.back();
   switch (state_) {
@@ -96,6 +98,11 @@ void IrcSession::leave(const OutboundPresence& p, SessionOutput& out) {
   self_unavailable(*room, *mem, {110}, p.status, out);
   room->members.erase(mem);
   if (!room->members.empty()) return;
+  if (cfg_.stay_joined && room->phase == Room::Phase::Joined) {
+    // Kept for the user: the IRC side stays, what is said is kept for the return.
+    update_away(out);
+    return;
+  }
   // The last of the user's resources: the IRC side leaves too.
   if (room->phase != Room::Phase::Pending && state_ == State::Ready) {
     std::vector<std::string> params{room->name};

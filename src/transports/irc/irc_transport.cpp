@@ -118,6 +118,8 @@ class IrcTransport final : public Transport {
                         "Overrides the registration's nick on this server"});
       f.push_back(Field{s.name + "/username", "SASL account on " + s.name, "text-single", false, {}, {}, {}});
       f.push_back(Field{s.name + "/password", "SASL password on " + s.name, "text-private", false, {}, {}, {}});
+      f.push_back(Field{s.name + "/stay", "Stay in channels on " + s.name + " while offline", "boolean", false, "0",
+                        {}, "Keep your nick in the channels you leave by going offline; get what was said when you rejoin"});
     }
     return f;
   }
@@ -358,6 +360,7 @@ class IrcTransport final : public Transport {
     sc.user = user;
     sc.server = server;
     sc.identity = identity_for(user, server);
+    sc.stay_joined = stays_joined(user, server);
     sc.grace_seconds = cfg_.grace_seconds;
     sc.reconnect_max_seconds = cfg_.reconnect_max_seconds;
     auto box = std::make_unique<Box>(executor_, std::move(sc));
@@ -398,7 +401,18 @@ class IrcTransport final : public Transport {
   }
 
   void refresh_identities(const std::string& user) {
-    for (const auto& k : session_keys(user)) sessions_[k]->session->set_identity(identity_for(k.first, k.second));
+    for (const auto& k : session_keys(user)) {
+      sessions_[k]->session->set_identity(identity_for(k.first, k.second));
+      sessions_[k]->session->set_stay_joined(stays_joined(k.first, k.second));
+    }
+  }
+
+  // The user's "<server>/stay" setting (XEP-0004 boolean).
+  bool stays_joined(const std::string& user, const std::string& server) const {
+    auto it = prefs_.find(user);
+    if (it == prefs_.end()) return false;
+    const std::string v = nonempty(find_value(it->second.settings, server + "/stay"));
+    return v == "1" || v == "true";
   }
 
   // Carries out what a session asked for (order: see SessionOutput).

@@ -267,7 +267,7 @@ TEST_CASE("irc transport: disco, registration and settings answers") {
 
   vars.clear();
   for (auto& fl : f.t->settings_fields()) vars.push_back(fl.var);
-  CHECK(vars == std::vector<std::string>{"irc.test/nick", "irc.test/username", "irc.test/password"});
+  CHECK(vars == std::vector<std::string>{"irc.test/nick", "irc.test/username", "irc.test/password", "irc.test/stay"});
   CHECK(f.t->gateway_resolve("#chan%irc.test") == std::optional<std::string>("#chan%irc.test"));
   CHECK_FALSE(f.t->gateway_resolve("#chan%not.listed"));
 }

@@ -358,3 +358,23 @@ TEST_CASE("an invitation from the legacy side carries a XEP-0249 element with th
   CHECK(std::string(x.attribute("jid").value()) == "room@mqtt.example.org");
   CHECK(std::string(out.only().attr("from")) == "bob@mqtt.example.org");
 }
+
+TEST_CASE("a join's <history/> request reaches the transport (XEP-0045 §7.2.15)") {
+  CoreHarness h;
+  h.register_user("alice@example.org");
+  auto join = [&](const std::string& history) {
+    h.send("<presence from='alice@example.org/pc' to='room@mqtt.example.org/alice'>"
+           "<x xmlns='http://jabber.org/protocol/muc'>" + history + "</x></presence>");
+    return h.tr.sent_of<transport::OutboundPresence>().back();
+  };
+  auto none = join("");
+  CHECK_FALSE(none.history_max.has_value());
+  CHECK_FALSE(none.history_since_ms.has_value());
+  CHECK(join("<history maxstanzas='5'/>").history_max == 5u);
+  CHECK(join("<history maxchars='0'/>").history_max == 0u);
+  CHECK(join("<history seconds='60'/>").history_since_ms == h.clock.unix_ms() - 60'000);
+  auto since = join("<history since='2026-11-21T10:00:00Z'/>");
+  REQUIRE(since.history_since_ms.has_value());
+  CHECK(*since.history_since_ms == 1'795'255'200'000);
+  CHECK_FALSE(join("<history since='yesterday'/>").history_since_ms.has_value());
+}

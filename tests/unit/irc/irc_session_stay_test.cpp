@@ -1,0 +1,90 @@
+// The "<server>/stay" setting: channels kept while the user is offline, AWAY on
+// IRC meanwhile, what was said given back on return (XEP-0045 §7.2.15 order and
+// <history/> limits, XEP-0203 times).
+#include <doctest/doctest.h>
+
+#include "irc_session_scenario.hpp"
+
+using namespace sb::test::irc_session;
+
+namespace {
+struct StayScenario : Scenario {
+  StayScenario() { s.set_stay_joined(true); }
+};
+std::vector<std::string> bodies(const SessionOutput& o) {
+  std::vector<std::string> v;
+  for (const auto& m : all<InboundMessage>(o))
+    if (!m.subject) v.push_back(m.body);
+  return v;
+}
+}  // namespace
+
+TEST_CASE("without the setting the last resource leaving PARTs, as SPEC §7 says") {
+  Scenario sc;
+  sc.joined();
+  CHECK(wire(sc.leave("phone")) == std::vector<std::string>{"PART #chan"});
+}
+
+TEST_CASE("with it: no PART, AWAY, messages kept and given back in order with their times, then back from AWAY") {
+  StayScenario sc;
+  sc.joined();
+  auto left = sc.leave("phone");
+  CHECK(wire(left) == std::vector<std::string>{"AWAY :Not connected to XMPP; messages are kept by the gateway"});
+  CHECK_FALSE(left.arm == SessionTimer::Grace);  // the connection stays
+  CHECK(all<PresenceUpdate>(left).size() == 1);  // the leaving resource's own 110
+
+  CHECK(all<InboundMessage>(sc.irc(":bob!~b@h PRIVMSG #chan :first", kNow + 1000)).empty());
+  sc.irc("@time=2027-01-15T08:00:00.000Z :carol!~c@h PRIVMSG #chan :second", kNow + 2000);
+  sc.irc(":carol!~c@h JOIN #chan", kNow + 2500);  // occupants are still tracked
+
+  auto back = sc.join("laptop");
+  CHECK(wire(back) == std::vector<std::string>{"AWAY"});
+  auto msgs = all<InboundMessage>(back);
+  // Occupant presence, self-presence, the two kept messages, then the subject.
+  REQUIRE(msgs.size() == 3);
+  CHECK(msgs[0].body == "first");
+  CHECK(msgs[0].peer_resource == "bob");
+  CHECK(msgs[0].user_resource == "laptop");
+  CHECK(msgs[0].timestamp_ms == kNow + 1000);
+  CHECK(msgs[1].body == "second");
+  CHECK(msgs[1].timestamp_ms.has_value());
+  CHECK(msgs[2].subject.has_value());
+  CHECK(std::holds_alternative<PresenceUpdate>(back.events.front()));
+  // Given once: the next resource to join gets none.
+  CHECK(bodies(sc.join("tablet")).empty());
+  CHECK(sc.s.occupancy("#chan", "laptop", "alice") == Occupancy::Self);
+}
+
+TEST_CASE("the join's <history/> limits what is given back; only the newest kMaxMissed are kept") {
+  StayScenario sc;
+  sc.joined();
+  sc.leave("phone");
+  for (int i = 0; i < 5; ++i) sc.irc(":bob!~b@h PRIVMSG #chan :m" + std::to_string(i), kNow + i * 1000);
+  auto p = sc.presence("phone", kRoom, "alice");
+  p.history_max = 2;
+  CHECK(bodies(sc.s.on_presence(p)) == std::vector<std::string>{"m3", "m4"});
+
+  sc.leave("phone");
+  for (int i = 0; i < 5; ++i) sc.irc(":bob!~b@h PRIVMSG #chan :n" + std::to_string(i), kNow + i * 1000);
+  p = sc.presence("phone", kRoom, "alice");
+  p.history_since_ms = kNow + 3000;
+  CHECK(bodies(sc.s.on_presence(p)) == std::vector<std::string>{"n3", "n4"});
+
+  sc.leave("phone");
+  for (std::size_t i = 0; i < IrcSession::kMaxMissed + 3; ++i) sc.irc(":bob!~b@h PRIVMSG #chan :x" + std::to_string(i));
+  auto all_back = bodies(sc.join("phone"));
+  REQUIRE(all_back.size() == IrcSession::kMaxMissed + 1);  // the notice, then the kept ones
+  CHECK(all_back[0].find("3 older messages") != std::string::npos);
+  CHECK(all_back[1] == "x3");
+}
+
+TEST_CASE("a kept room survives a lost connection: rejoined and AWAY again after registration") {
+  StayScenario sc;
+  sc.joined();
+  sc.leave("phone");
+  auto lost = sc.s.on_closed("reset", false);
+  CHECK(lost.arm == SessionTimer::Reconnect);
+  sc.s.on_timer(SessionTimer::Reconnect);
+  auto reg = sc.s.on_registered("alice", false);
+  CHECK(wire(reg) == std::vector<std::string>{"JOIN #chan", "AWAY :Not connected to XMPP; messages are kept by the gateway"});
+}
