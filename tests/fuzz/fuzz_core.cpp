@@ -151,37 +151,37 @@ struct World {
       fail(answers ? "an iq answered twice" : "an iq left unanswered", std::string(text) + "\n->\n" + last_out);
   }
 
+  // Answers the oldest waiting command of one kind with `e`; its iq must then be
+  // answered exactly once.
+  void answer(std::deque<std::uint64_t>& refs, transport::Event e) {
+    if (refs.empty()) return;
+    const auto ref = refs.front();
+    refs.pop_front();
+    std::visit([ref](auto& x) {
+      if constexpr (requires { x.ref; }) x.ref = ref;
+    }, e);
+    auto it = waiting.find(ref);
+    const std::string key = it != waiting.end() ? it->second.second : std::string();
+    if (it != waiting.end()) waiting.erase(it);
+    const std::size_t answers = check(core->on_event(std::move(e)), {}, key);
+    if (!key.empty() && answers != 1) fail("an iq answered by the transport not answered once", key + "\n->\n" + last_out);
+  }
+
   void answer_list(bool ok) {
-    if (list_refs.empty()) return;
-    const auto ref = list_refs.front();
-    list_refs.pop_front();
     transport::ItemList l;
-    l.ref = ref;
     l.ok = ok;
     l.failure = transport::Failure::Unavailable;
     l.text = "down";
     for (int i = 0; i < 7; ++i) l.items.push_back({"#c" + std::to_string(i) + "%server", "c\x01" + std::to_string(i)});
-    auto it = waiting.find(ref);
-    const std::string key = it != waiting.end() ? it->second.second : std::string();
-    if (it != waiting.end()) waiting.erase(it);
-    const std::size_t answers = check(core->on_event(std::move(l)), {}, key);
-    if (!key.empty() && answers != 1) fail("a listed iq not answered once", key + "\n->\n" + last_out);
+    answer(list_refs, std::move(l));
   }
 
   void answer_admin(bool ok) {
-    if (admin_refs.empty()) return;
-    const auto ref = admin_refs.front();
-    admin_refs.pop_front();
     transport::SendOutcome o;
-    o.ref = ref;
     o.ok = ok;
     o.failure = transport::Failure::Forbidden;
     o.text = "not an operator";
-    auto it = waiting.find(ref);
-    const std::string key = it != waiting.end() ? it->second.second : std::string();
-    if (it != waiting.end()) waiting.erase(it);
-    const std::size_t answers = check(core->on_event(std::move(o)), {}, key);
-    if (!key.empty() && answers != 1) fail("a moderation iq not answered once", key + "\n->\n" + last_out);
+    answer(admin_refs, std::move(o));
   }
 };
 

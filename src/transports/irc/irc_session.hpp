@@ -253,6 +253,9 @@ class IrcSession {
   void send_private(const OutboundMessage& m, const std::string& nick, SessionOutput& out);
   void send_raw(const OutboundMessage& m, SessionOutput& out);
   void dispatch(Queued q, SessionOutput& out);
+  // Sends `q` now (registered) or once registered, opening the connection when
+  // there is none; else why not (lost and reconnecting, or too much waiting).
+  std::optional<std::string> send_when_registered(Queued q, SessionOutput& out);
   void open_connection(const std::string& nick, SessionOutput& out);
   void after_room_change(SessionOutput& out);
   void private_activity(SessionOutput& out);

@@ -29,19 +29,7 @@ SessionOutput IrcSession::list_channels(std::uint64_t ref, std::int64_t now_ms) 
   Queued q;
   q.lines.push_back(OutLine{IrcMessage{{}, {}, "LIST", {}}, {}, false});
   q.is_raw = true;  // no reflection, no outcome: the answer is the ItemList
-  switch (state_) {
-    case State::Ready: dispatch(std::move(q), out); break;
-    case State::Backoff: return refuse("The connection to " + cfg_.server + " was lost; reconnecting.");
-    case State::Idle:
-      open_connection({}, out);
-      queued_.push_back(std::move(q));
-      break;
-    case State::Connecting:
-    case State::Quitting:
-      if (queued_.size() >= kMaxQueued) return refuse("Too much waiting for the connection to " + cfg_.server + ".");
-      queued_.push_back(std::move(q));
-      break;
-  }
+  if (auto why = send_when_registered(std::move(q), out)) return refuse(std::move(*why));
   list_waiters_.push_back(ref);
   list_asked_ms_ = now_ms;
   listing_ = ChannelListing();

@@ -221,22 +221,7 @@ void IrcSession::send_private(const OutboundMessage& m, const std::string& nick,
   q.target_key = irc_lower(nick);
   q.ref = m.ref;
   q.want_outcome = m.want_outcome;
-  switch (state_) {
-    case State::Ready: dispatch(std::move(q), out); break;
-    case State::Backoff:
-      return fail(m.ref, Failure::Unavailable,
-                  "The connection to " + cfg_.server + " was lost; reconnecting.", out);
-    case State::Idle:
-      open_connection({}, out);
-      queued_.push_back(std::move(q));
-      break;
-    case State::Connecting:
-    case State::Quitting:
-      if (queued_.size() >= kMaxQueued)
-        return fail(m.ref, Failure::Unavailable, "Too many messages waiting for the connection to " + cfg_.server + ".", out);
-      queued_.push_back(std::move(q));
-      break;
-  }
+  if (auto why = send_when_registered(std::move(q), out)) return fail(m.ref, Failure::Unavailable, *why, out);
   private_activity(out);
 }
 
@@ -254,22 +239,25 @@ void IrcSession::send_raw(const OutboundMessage& m, SessionOutput& out) {
   q.lines.push_back(OutLine{{}, std::move(first), true});
   q.ref = m.ref;
   q.is_raw = true;
+  if (auto why = send_when_registered(std::move(q), out)) return fail(m.ref, Failure::Unavailable, *why, out);
+  private_activity(out);
+}
+
+std::optional<std::string> IrcSession::send_when_registered(Queued q, SessionOutput& out) {
   switch (state_) {
-    case State::Ready: dispatch(std::move(q), out); break;
-    case State::Backoff:
-      return fail(m.ref, Failure::Unavailable, "The connection to " + cfg_.server + " was lost; reconnecting.", out);
+    case State::Ready: dispatch(std::move(q), out); return std::nullopt;
+    case State::Backoff: return "The connection to " + cfg_.server + " was lost; reconnecting.";
     case State::Idle:
       open_connection({}, out);
       queued_.push_back(std::move(q));
-      break;
+      return std::nullopt;
     case State::Connecting:
     case State::Quitting:
-      if (queued_.size() >= kMaxQueued)
-        return fail(m.ref, Failure::Unavailable, "Too many messages waiting for the connection to " + cfg_.server + ".", out);
+      if (queued_.size() >= kMaxQueued) return "Too many messages waiting for the connection to " + cfg_.server + ".";
       queued_.push_back(std::move(q));
-      break;
+      return std::nullopt;
   }
-  private_activity(out);
+  return std::nullopt;
 }
 
 // Sends one XMPP message's lines (registered connection) and arranges its reflection.
