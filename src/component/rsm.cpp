@@ -16,11 +16,6 @@ std::optional<std::size_t> number(std::string_view s) {
   return v;
 }
 
-std::optional<std::size_t> position(const std::vector<std::string>& uids, const std::string& uid) {
-  auto it = std::find(uids.begin(), uids.end(), uid);
-  if (it == uids.end()) return std::nullopt;
-  return static_cast<std::size_t>(it - uids.begin());
-}
 }  // namespace
 
 std::optional<RsmRequest> parse_rsm(const pugi::xml_node& query) {
@@ -41,16 +36,16 @@ std::optional<RsmRequest> parse_rsm(const pugi::xml_node& query) {
   return r;
 }
 
-RsmPage rsm_page(const RsmRequest& r, const std::vector<std::string>& uids, std::size_t limit) {
-  const std::size_t n = uids.size();
+RsmPage rsm_page(const RsmRequest& r, std::size_t count, const RsmIndexOf& index_of, std::size_t limit) {
+  const std::size_t n = count;
   const std::size_t size = std::min(r.max.value_or(limit), limit);
   RsmPage page;
   if (r.before) {
     // §2.5: the page that ends just before the UID; an empty <before/> is the last page.
     std::size_t end = n;
     if (!r.before->empty()) {
-      auto pos = position(uids, *r.before);
-      if (!pos) return RsmPage{0, 0, false};
+      auto pos = index_of(*r.before);
+      if (!pos || *pos >= n) return RsmPage{0, 0, false};
       end = *pos;
     }
     page.end = end;
@@ -58,8 +53,8 @@ RsmPage rsm_page(const RsmRequest& r, const std::vector<std::string>& uids, std:
     return page;
   }
   if (r.after && !r.after->empty()) {
-    auto pos = position(uids, *r.after);
-    if (!pos) return RsmPage{0, 0, false};
+    auto pos = index_of(*r.after);
+    if (!pos || *pos >= n) return RsmPage{0, 0, false};
     page.begin = *pos + 1;
   } else if (r.index) {
     page.begin = std::min(*r.index, n);  // §2.6
@@ -68,15 +63,30 @@ RsmPage rsm_page(const RsmRequest& r, const std::vector<std::string>& uids, std:
   return page;
 }
 
-void append_rsm_result(pugi::xml_node parent, const std::vector<std::string>& uids, const RsmPage& page) {
+RsmPage rsm_page(const RsmRequest& r, const std::vector<std::string>& uids, std::size_t limit) {
+  return rsm_page(r, uids.size(), [&](const std::string& uid) -> std::optional<std::size_t> {
+    auto it = std::find(uids.begin(), uids.end(), uid);
+    if (it == uids.end()) return std::nullopt;
+    return static_cast<std::size_t>(it - uids.begin());
+  }, limit);
+}
+
+void append_rsm_result(pugi::xml_node parent, const RsmPage& page, std::size_t count, const std::string& first_uid,
+                       const std::string& last_uid) {
   auto set = append(parent, "set", ns::rsm);
   if (page.begin < page.end) {
     auto first = set.append_child("first");
     first.append_attribute("index").set_value(static_cast<unsigned long long>(page.begin));
-    first.text().set(uids[page.begin].c_str());
-    set.append_child("last").text().set(uids[page.end - 1].c_str());
+    first.text().set(first_uid.c_str());
+    set.append_child("last").text().set(last_uid.c_str());
   }
-  set.append_child("count").text().set(static_cast<unsigned long long>(uids.size()));
+  set.append_child("count").text().set(static_cast<unsigned long long>(count));
+}
+
+void append_rsm_result(pugi::xml_node parent, const std::vector<std::string>& uids, const RsmPage& page) {
+  static const std::string none;
+  const bool any = page.begin < page.end;
+  append_rsm_result(parent, page, uids.size(), any ? uids[page.begin] : none, any ? uids[page.end - 1] : none);
 }
 
 }  // namespace sb::xmpp

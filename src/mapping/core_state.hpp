@@ -166,7 +166,8 @@ class CoreState {
   void room_admin(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, const pugi::xml_node& query,
                   Effects& out);
   static bool is_invitation(const xmpp::Stanza& s);
-  void invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, Effects& out);
+  // false: not an invitation into one of this transport's rooms (the message goes on as any other).
+  bool invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, Effects& out);
 
   // ---- transport events (event_mapper.cpp) ----
   void on_event(transport::Event e, Effects& out);
@@ -191,6 +192,7 @@ class CoreState {
   std::string id_prefix_;
   BoundedMap<std::uint64_t, Pending> pending_{kMaxPending};
   BoundedMap<std::uint64_t, ItemsQuery> item_queries_{kMaxItemQueries};
+  BoundedMap<std::uint64_t, Pending> iq_pending_{kMaxItemQueries};  // iqs a transport answers (RoomAdmin)
   std::deque<CommandSession> sessions_;  // oldest first
   // Legacy contacts made available to a user: (user bare or full JID, contact full JID).
   std::map<std::pair<std::string, std::string>, ContactPresence> available_;

@@ -206,6 +206,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
 
   if (auto* o = std::get_if<transport::SendOutcome>(&e)) {
     auto pending = pending_.take(o->ref);
+    if (!pending) pending = iq_pending_.take(o->ref);
     // A command the transport kept across a restart: answered from its origin.
     if (!pending && !o->origin.empty()) {
       pending = decode_origin(o->origin);

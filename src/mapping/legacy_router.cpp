@@ -23,7 +23,10 @@ transport::MessageKind kind_of(std::string_view type) {
 void CoreState::read_history_request(const pugi::xml_node& h, transport::OutboundPresence& op) {
   if (auto a = h.attribute("maxstanzas")) op.history_max = a.as_ullong();
   if (auto a = h.attribute("maxchars"); a && a.as_ullong() == 0) op.history_max = 0;  // "none at all"
-  if (auto a = h.attribute("seconds")) op.history_since_ms = clock_.unix_ms() - static_cast<std::int64_t>(a.as_ullong()) * 1000;
+  if (auto a = h.attribute("seconds")) {
+    const std::int64_t now = clock_.unix_ms();  // more seconds than since 1970 ask for everything
+    op.history_since_ms = now - static_cast<std::int64_t>(std::min<unsigned long long>(a.as_ullong(), now / 1000)) * 1000;
+  }
   if (auto a = h.attribute("since")) {
     if (auto t = civil::parse_iso8601_ms(a.value())) op.history_since_ms = std::max(op.history_since_ms.value_or(*t), *t);
   }
@@ -99,7 +102,11 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     return error(out, s, xmpp::Condition::ServiceUnavailable);
   }
 
-  if (name == "message" && is_invitation(s)) return invitation(s, from, *peer, out);
+  if (name == "message" && is_invitation(s)) {
+    if (invitation(s, from, *peer, out)) return;
+    // Not about one of our rooms: an ordinary message, if it says anything.
+    if (!s.child("body", xmpp::ns::component) && !s.child("subject", xmpp::ns::component)) return;
+  }
 
   auto ref = next_ref();
   Pending p{std::string(name), std::string(s.from()), std::string(s.to()), std::string(s.id()), std::string(type), false};

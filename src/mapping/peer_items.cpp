@@ -31,18 +31,30 @@ void CoreState::answer_items(transport::ItemList l, Effects& out) {
 
 bool CoreState::append_items(pugi::xml_node q, const std::vector<transport::Item>& items, const xmpp::RsmRequest& rsm) {
   // Each item's JID is its UID for XEP-0059 (§2.2: "unique within the result set").
-  std::vector<std::string> jids;
-  jids.reserve(items.size());
-  for (const auto& item : items) jids.push_back(jid_for(item.peer));
-  auto page = xmpp::rsm_page(rsm, jids, kItemsPerPage);
+  // A UID the requester names is turned back into a peer once; JIDs are made for
+  // the page only (a channel list holds thousands, each JID a registry look-up).
+  auto index_of = [&](const std::string& uid) -> std::optional<std::size_t> {
+    auto jid = xmpp::Jid::parse(uid);
+    if (!jid || jid->domain() != cfg_.domain || !jid->resource().empty()) return std::nullopt;
+    auto peer = jid->local().empty() ? std::optional<std::string>(std::string()) : peer_for(jid->local());
+    if (!peer) return std::nullopt;
+    for (std::size_t i = 0; i < items.size(); ++i)
+      if (items[i].peer == *peer) return i;
+    return std::nullopt;
+  };
+  auto page = xmpp::rsm_page(rsm, items.size(), index_of, kItemsPerPage);
   if (!page.found) return false;
+  std::string first, last;
   for (std::size_t i = page.begin; i < page.end; ++i) {
+    const std::string jid = jid_for(items[i].peer);
     auto it = q.append_child("item");
-    it.append_attribute("jid").set_value(jids[i].c_str());
+    it.append_attribute("jid").set_value(jid.c_str());
     if (!items[i].name.empty()) it.append_attribute("name").set_value(xmpp::sanitize_text(items[i].name).c_str());
+    if (i == page.begin) first = jid;
+    if (i + 1 == page.end) last = jid;
   }
   // The <set/> when it was asked for, and whenever the answer is not the whole list.
-  if (rsm.present || page.end - page.begin < jids.size()) append_rsm_result(q, jids, page);
+  if (rsm.present || page.end - page.begin < items.size()) append_rsm_result(q, page, items.size(), first, last);
   return true;
 }
 

@@ -37,7 +37,8 @@ void CoreState::room_admin(const xmpp::Stanza& s, const xmpp::Jid& from, const s
     case transport::Occupancy::Other: break;
   }
   a.ref = next_ref();
-  pending_.put(a.ref, Pending{"iq", std::string(s.from()), std::string(s.to()), std::string(s.id()), "set", false});
+  // Its own map: the iq must be answered even after 10 000 other stanzas were sent.
+  iq_pending_.put(a.ref, Pending{"iq", std::string(s.from()), std::string(s.to()), std::string(s.id()), "set", false});
   to_transport(out, std::move(a));
 }
 
@@ -46,7 +47,11 @@ bool CoreState::is_invitation(const xmpp::Stanza& s) {
   return static_cast<bool>(s.child("x", xmpp::ns::conference));
 }
 
-void CoreState::invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, Effects& out) {
+bool CoreState::invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, Effects& out) {
+  auto refuse = [&](xmpp::Condition c, std::string_view text) {
+    error(out, s, c, text);
+    return true;  // answered
+  };
   const std::string bare = from.bare_str();
   transport::RoomInvite inv;
   inv.user = bare;
@@ -62,16 +67,16 @@ void CoreState::invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const s
     auto x = s.child("x", xmpp::ns::conference);
     auto room = xmpp::Jid::parse(x.attribute("jid").value());
     auto room_peer = room && room->domain() == cfg_.domain ? peer_for(room->local()) : std::nullopt;
-    if (!room_peer) return error(out, s, xmpp::Condition::BadRequest, "Invitations go to rooms of " + cfg_.domain + ".");
+    if (!room_peer) return false;  // a room elsewhere: not ours to carry
     inv.room = *room_peer;
     invitee = xmpp::Jid::parse(s.to());  // the contact it was sent to
     inv.reason = x.attribute("reason").value();
   }
-  if (!invitee) return error(out, s, xmpp::Condition::JidMalformed, "Whom to invite? <invite to='…'/>");
+  if (!invitee) return refuse(xmpp::Condition::JidMalformed, "Whom to invite? <invite to='…'/>");
   switch (tr_.occupancy(bare, inv.user_resource, inv.room, {})) {
-    case transport::Occupancy::Unknown: return error(out, s, xmpp::Condition::BadRequest, "Not a room.");
+    case transport::Occupancy::Unknown: return false;  // not a room of this transport
     case transport::Occupancy::NotJoined:
-      return error(out, s, xmpp::Condition::Forbidden, "Only occupants can invite; join the room first.");
+      return refuse(xmpp::Condition::Forbidden, "Only occupants can invite; join the room first.");
     case transport::Occupancy::Self:
     case transport::Occupancy::Other: break;
   }
@@ -85,15 +90,17 @@ void CoreState::invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const s
     auto i = xmpp::append(xmpp::append(msg.root(), "x", xmpp::ns::muc_user), "invite", xmpp::ns::muc_user);
     i.append_attribute("from").set_value(bare.c_str());
     if (!inv.reason.empty()) xmpp::append_text(i, "reason", inv.reason);
-    return send(out, std::move(msg));
+    send(out, std::move(msg));
+    return true;
   }
   auto who = peer_for(invitee->local());
-  if (!who) return error(out, s, xmpp::Condition::JidMalformed, "Not an address on this gateway: " + invitee->local());
+  if (!who) return refuse(xmpp::Condition::JidMalformed, "Not an address on this gateway: " + invitee->local());
   inv.invitee = *who;
   inv.ref = next_ref();
   pending_.put(inv.ref, Pending{"message", std::string(s.from()), std::string(s.to()), std::string(s.id()),
                                 std::string(s.type()), false});
   to_transport(out, std::move(inv));
+  return true;
 }
 
 }  // namespace sb::mapping::detail

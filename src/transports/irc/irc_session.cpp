@@ -247,6 +247,47 @@ void IrcSession::replay_missed(Room& room, const Member& m, SessionOutput& out) 
   room.missed.clear();
   room.missed.shrink_to_fit();
   room.missed_dropped = 0;
+  room.missed_bytes = 0;
+}
+
+void IrcSession::keep_missed(Room& room, Missed msg) {
+  auto size_of = [](const Missed& x) { return x.nick.size() + x.body.size() + x.id.size(); };
+  auto drop_oldest = [&] {
+    room.missed_bytes -= size_of(room.missed.front());
+    room.missed.erase(room.missed.begin());
+    ++room.missed_dropped;
+  };
+  if (room.missed.size() >= kMaxMissed) drop_oldest();
+  // The session's byte budget: this room's oldest go first; what other rooms hold stays.
+  std::size_t total = 0;
+  for (const auto& r : rooms_) total += r.missed_bytes;
+  const std::size_t size = size_of(msg);
+  while (total + size > kMaxMissedBytes && !room.missed.empty()) {
+    total -= size_of(room.missed.front());
+    drop_oldest();
+  }
+  if (total + size > kMaxMissedBytes) {
+    ++room.missed_dropped;
+    return;
+  }
+  room.missed_bytes += size;
+  room.missed.push_back(std::move(msg));
+}
+
+SessionOutput IrcSession::set_stay_joined(bool on) {
+  SessionOutput out;
+  cfg_.stay_joined = on;
+  if (on) return out;
+  bool parted = false;
+  for (std::size_t i = rooms_.size(); i-- > 0;) {
+    Room& r = rooms_[i];
+    if (!r.members.empty()) continue;
+    if (state_ == State::Ready && r.phase != Room::Phase::Pending) out.lines.push_back(line("PART", {r.name}));
+    erase_room(r.key);
+    parted = true;
+  }
+  if (parted) after_room_change(out);
+  return out;
 }
 
 void IrcSession::update_away(SessionOutput& out) {
@@ -295,6 +336,7 @@ void IrcSession::open_connection(const std::string& nick, SessionOutput& out) {
 // Keeps the one timer right after rooms came or went: a grace period while the
 // connection is open for nothing, no timer while a room needs it.
 void IrcSession::after_room_change(SessionOutput& out) {
+  update_away(out);  // stay_joined: a room came or went, maybe the last one anyone was in
   if (!rooms_.empty()) {
     if (armed_ == SessionTimer::Grace) {
       armed_ = SessionTimer::None;
@@ -458,8 +500,11 @@ SessionOutput IrcSession::on_timer(SessionTimer which) {
   armed_ = SessionTimer::None;
   if (which == SessionTimer::Grace) {
     if (!list_waiters_.empty()) {
-      private_activity(out);  // a long channel list is still coming: not now
-      return out;
+      if (++list_grace_rearms_ <= 1) {
+        private_activity(out);  // a long channel list is still coming: not now
+        return out;
+      }
+      finish_list(out);  // a second grace period: answer with what came, and go
     }
     if (rooms_.empty() && queued_.empty() && (state_ == State::Connecting || state_ == State::Ready)) {
       state_ = State::Quitting;

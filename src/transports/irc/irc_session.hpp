@@ -134,6 +134,8 @@ class IrcSession {
   static constexpr std::size_t kMaxListWaiters = 16;
   static constexpr std::size_t kMaxPendingAdmins = 16;
   static constexpr std::size_t kMaxMissed = 300;  // messages kept per room while nobody is in it
+  static constexpr std::size_t kMaxMissedBytes = 1 << 20;  // ... and bytes in all rooms of the session
+  static constexpr std::int64_t kListTimeoutMs = 60'000;   // a LIST not ended by then is answered as it is
   static constexpr std::int64_t kAdminTimeoutMs = 15'000;
   static constexpr std::int64_t kListFreshMs = 60'000;
 
@@ -156,7 +158,8 @@ class IrcSession {
   SessionOutput list_channels(std::uint64_t ref, std::int64_t now_ms);
   // New defaults for the next connection (registration or settings changed).
   void set_identity(Identity id) { cfg_.identity = std::move(id); }
-  void set_stay_joined(bool on) { cfg_.stay_joined = on; }
+  // Turning it off PARTs the rooms kept for nobody (they would stay for ever).
+  SessionOutput set_stay_joined(bool on);
 
   // ---- IRC side (from the connection this session asked for) ----
   SessionOutput on_registered(const std::string& nick, bool echo_message);
@@ -220,6 +223,7 @@ class IrcSession {
     std::vector<Member> members;  // empty: kept for the user while away (stay_joined)
     std::vector<Missed> missed;   // said meanwhile, oldest first, at most kMaxMissed
     std::size_t missed_dropped = 0;
+    std::size_t missed_bytes = 0;  // of `missed` (the session's budget is over every room)
   };
   // A message sent while echo-message is on, waiting for its echo.
   struct PendingEcho {
@@ -290,6 +294,7 @@ class IrcSession {
   // stay_joined: the messages missed, to the resource that came back; AWAY on IRC
   // while no resource is in any room, back when one is.
   void replay_missed(Room& room, const Member& m, SessionOutput& out);
+  void keep_missed(Room& room, Missed msg);
   void update_away(SessionOutput& out);
   void server_message(const std::string& text, SessionOutput& out);
   void fail(std::uint64_t ref, Failure f, std::string text, SessionOutput& out);
@@ -311,6 +316,9 @@ class IrcSession {
   bool on_list_numeric(int code, const IrcMessage& m, SessionOutput& out);
   void answer_list(std::uint64_t ref, SessionOutput& out) const;
   void fail_list(Failure f, const std::string& text, SessionOutput& out);
+  void finish_list(SessionOutput& out);  // the waiters get what was collected
+  // A LIST past kListTimeoutMs is answered as it is; a list past kListFreshMs is dropped.
+  void expire_list(std::int64_t now_ms, SessionOutput& out);
 
   Room* find_room(std::string_view key);
   static std::optional<Occupant> occupant(const Room& room, std::string_view nick);
@@ -341,6 +349,7 @@ class IrcSession {
   ChannelListing listing_;                   // its replies so far
   std::vector<Item> listed_;                 // the last complete list ...
   std::int64_t listed_at_ms_ = -1;           // ... and when it was asked for (-1: none)
+  int list_grace_rearms_ = 0;                // grace periods deferred for the LIST
   // ISUPPORT (005): PREFIX=(modes)prefixes and CHANMODES=A,B,C,D.
   std::string prefix_modes_ = "ov", prefix_chars_ = "@+";
   std::string chanmodes_always_ = "beIk", chanmodes_set_ = "l";

@@ -35,8 +35,10 @@ IrcSession::Room* IrcSession::acting_room(std::uint64_t ref, const std::string& 
                                           const std::string& resource, SessionOutput& out) {
   auto addr = parse_peer(room_peer);
   Room* room = addr && addr->kind == IrcAddress::Kind::Channel ? find_room(irc_lower(addr->name)) : nullptr;
-  const bool member = room && std::any_of(room->members.begin(), room->members.end(),
-                                          [&](const Member& m) { return m.resource == resource && m.welcomed; });
+  // In the room as occupancy() says: welcomed, or waiting for the rejoin after a loss.
+  const bool member = room && std::any_of(room->members.begin(), room->members.end(), [&](const Member& m) {
+                        return m.resource == resource && (m.welcomed || room->ever_joined);
+                      });
   if (!member) {
     fail(ref, Failure::Forbidden, "Only occupants of " + room_peer + " can do that.", out);
     return nullptr;
@@ -159,17 +161,16 @@ bool IrcSession::admin_numeric(int code, const IrcMessage& m, SessionOutput& out
     default: return false;
   }
   const std::string text = "The IRC server says: " + irc_to_xmpp_text(m.param(code == 441 ? 3 : 2));
-  bool any = false;
-  for (auto it = admins_.begin(); it != admins_.end();) {
-    if ((room_key.empty() || it->room_key == room_key) && (nick_key.empty() || it->nick_key == nick_key)) {
-      fail(it->ref, f, text, out);
-      it = admins_.erase(it);
-      any = true;
-    } else {
-      ++it;
-    }
-  }
-  return any;
+  // The server answers in order: the oldest request this reply can be about is
+  // the one it answers (a 482 may also answer, say, a TOPIC of ours: then the
+  // request gets a refusal that is just as true, and its own 482 shows as text).
+  auto it = std::find_if(admins_.begin(), admins_.end(), [&](const PendingAdmin& a) {
+    return (room_key.empty() || a.room_key == room_key) && (nick_key.empty() || a.nick_key == nick_key);
+  });
+  if (it == admins_.end()) return false;
+  fail(it->ref, f, text, out);
+  admins_.erase(it);
+  return code != 401;  // a 401 may also be about a private message: its handling goes on
 }
 
 void IrcSession::expire_admins(std::int64_t now_ms, SessionOutput& out) {

@@ -19,6 +19,7 @@ constexpr std::size_t kMaxTopic = 4096;
 SessionOutput IrcSession::on_irc(const IrcMessage& m, std::int64_t now_ms) {
   SessionOutput out;
   if (!admins_.empty()) expire_admins(now_ms, out);
+  if (!list_waiters_.empty() || listed_at_ms_ >= 0) expire_list(now_ms, out);
   const std::string& c = m.command;
   if (c == "PRIVMSG" || c == "NOTICE") on_text(m, now_ms, out);
   else if (c == "JOIN") on_join(m, out);
@@ -32,10 +33,6 @@ SessionOutput IrcSession::on_irc(const IrcMessage& m, std::int64_t now_ms) {
   else if (c == "INVITE") on_invited(m, out);
   else if (c == "005") on_isupport(m);
   else if (is_numeric(c)) on_numeric(m, out);
-  else if (c == "INVITE")
-    server_message(irc_to_xmpp_text(m.nick()) + " invites you to " + irc_to_xmpp_text(m.param(1)) + " (join " +
-                       irc_to_xmpp_text(m.param(1)) + "%" + cfg_.server + ")",
-                   out);
   else if (c == "WALLOPS")
     server_message(irc_to_xmpp_text(m.nick()) + ": " + irc_to_xmpp_text(m.param(0)), out);
   // PING, PONG, CAP, AUTHENTICATE, ERROR, ACCOUNT, CHGHOST...: the connection's business.
@@ -298,11 +295,7 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
     }
     if (room->members.empty()) {
       // Kept for the user while away (stay_joined): for the next resource that joins.
-      if (room->missed.size() >= kMaxMissed) {
-        room->missed.erase(room->missed.begin());
-        ++room->missed_dropped;
-      }
-      room->missed.push_back(Missed{from_server ? std::string() : decode_irc_text(from), body, id, stamp.value_or(now_ms)});
+      keep_missed(*room, Missed{from_server ? std::string() : decode_irc_text(from), body, id, stamp.value_or(now_ms)});
       return;
     }
     for (const auto& mem : room->members) {

@@ -32,6 +32,7 @@ SessionOutput IrcSession::list_channels(std::uint64_t ref, std::int64_t now_ms) 
   if (auto why = send_when_registered(std::move(q), out)) return refuse(std::move(*why));
   list_waiters_.push_back(ref);
   list_asked_ms_ = now_ms;
+  list_grace_rearms_ = 0;
   listing_ = ChannelListing();
   private_activity(out);  // a connection opened for this closes after the grace period
   return out;
@@ -45,19 +46,33 @@ bool IrcSession::on_list_numeric(int code, const IrcMessage& m, SessionOutput& o
     case 322:               // RPL_LIST <me> <channel> <visible> :<topic>
       listing_.add(m.param(1), m.param(2), m.param(3));
       return true;
-    case 323: {  // RPL_LISTEND
-      listed_ = listing_.take_items(cfg_.server);
-      listed_at_ms_ = list_asked_ms_;
-      auto waiters = std::move(list_waiters_);
-      list_waiters_.clear();
-      for (auto ref : waiters) answer_list(ref, out);
+    case 323:  // RPL_LISTEND
+    case 416:  // ERR_TOOMANYMATCHES <me> LIST :Output too large: what came is the answer
+      if (code == 416 && m.param(1) != "LIST") return false;
+      finish_list(out);
       return true;
-    }
-    case 263:  // RPL_TRYAGAIN <me> <command> :<text>
-      if (m.param(1) != "LIST") return false;
+    default:
+      // RPL_TRYAGAIN (263), ERR_UNKNOWNCOMMAND (421) ... <me> LIST :<text>
+      if (m.param(1) != "LIST" || (code != 263 && (code < 400 || code >= 600))) return false;
       fail_list(Failure::Unavailable, "The IRC server says: " + irc_to_xmpp_text(m.param(2)), out);
       return true;
-    default: return false;
+  }
+}
+
+void IrcSession::finish_list(SessionOutput& out) {
+  listed_ = listing_.take_items(cfg_.server);
+  listed_at_ms_ = list_asked_ms_;
+  auto waiters = std::move(list_waiters_);
+  list_waiters_.clear();
+  for (auto ref : waiters) answer_list(ref, out);
+}
+
+void IrcSession::expire_list(std::int64_t now_ms, SessionOutput& out) {
+  if (!list_waiters_.empty() && now_ms - list_asked_ms_ >= kListTimeoutMs) finish_list(out);
+  if (list_waiters_.empty() && listed_at_ms_ >= 0 && now_ms - listed_at_ms_ >= kListFreshMs) {
+    listed_.clear();
+    listed_.shrink_to_fit();
+    listed_at_ms_ = -1;
   }
 }
 

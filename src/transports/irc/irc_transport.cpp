@@ -402,8 +402,10 @@ class IrcTransport final : public Transport {
 
   void refresh_identities(const std::string& user) {
     for (const auto& k : session_keys(user)) {
-      sessions_[k]->session->set_identity(identity_for(k.first, k.second));
-      sessions_[k]->session->set_stay_joined(stays_joined(k.first, k.second));
+      auto it = sessions_.find(k);
+      if (it == sessions_.end()) continue;
+      it->second->session->set_identity(identity_for(k.first, k.second));
+      apply(k, it->second->session->set_stay_joined(stays_joined(k.first, k.second)));
     }
   }
 

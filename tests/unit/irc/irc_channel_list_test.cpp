@@ -158,3 +158,39 @@ TEST_CASE("disconnecting the user fails the waiting list request") {
   REQUIRE(all<ItemList>(out).size() == 1);
   CHECK_FALSE(all<ItemList>(out)[0].ok);
 }
+
+TEST_CASE("a LIST that never ends is answered with what came, by time or by a second grace period") {
+  Scenario sc;
+  sc.joined();
+  sc.s.list_channels(1, kNow);
+  sc.irc(":srv 322 alice #one 3 :first", kNow + 1000);
+  CHECK(all<ItemList>(sc.irc(":bob!~b@h PRIVMSG #chan :hi", kNow + 2000)).empty());
+  auto late = sc.irc(":bob!~b@h PRIVMSG #chan :hi", kNow + IrcSession::kListTimeoutMs);
+  REQUIRE(all<ItemList>(late).size() == 1);
+  CHECK(all<ItemList>(late)[0].ok);
+  CHECK(all<ItemList>(late)[0].items.size() == 1);
+
+  Scenario idle;  // no other traffic: the grace timer ends it
+  idle.s.list_channels(2, kNow);
+  idle.s.on_registered("alice", false);
+  CHECK_FALSE(idle.s.on_timer(SessionTimer::Grace).quit.has_value());
+  auto second = idle.s.on_timer(SessionTimer::Grace);
+  REQUIRE(all<ItemList>(second).size() == 1);
+  CHECK(second.quit.has_value());
+}
+
+TEST_CASE("ERR_TOOMANYMATCHES answers with what came; another error reply about LIST fails the request") {
+  Scenario sc;
+  sc.joined();
+  sc.s.list_channels(1, kNow);
+  sc.irc(":srv 322 alice #one 3 :first");
+  auto big = sc.irc(":srv 416 alice LIST :Output too large, truncated");
+  REQUIRE(all<ItemList>(big).size() == 1);
+  CHECK(all<ItemList>(big)[0].ok);
+  CHECK(all<ItemList>(big)[0].items.size() == 1);
+
+  sc.s.list_channels(2, kNow + IrcSession::kListFreshMs);
+  auto unknown = sc.irc(":srv 421 alice LIST :Unknown command", kNow + IrcSession::kListFreshMs);
+  REQUIRE(all<ItemList>(unknown).size() == 1);
+  CHECK_FALSE(all<ItemList>(unknown)[0].ok);
+}

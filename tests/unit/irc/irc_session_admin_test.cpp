@@ -170,3 +170,25 @@ TEST_CASE("an IRC INVITE of us becomes a XEP-0249 invitation from the inviter; o
   CHECK(all<InboundMessage>(sc.irc(":bob!~b@h INVITE carol :#secret")).empty());
   CHECK(all<InboundMessage>(sc.irc(":bob!~b@h INVITE alice :notachannel")).empty());
 }
+
+TEST_CASE("moderation while the connection is being re-established: unavailable, not forbidden") {
+  Scenario sc;
+  sc.joined();
+  sc.s.on_closed("reset", false);
+  auto out = sc.s.on_admin(admin(1, "carol", "none"), kNow);
+  REQUIRE(outcome(out, 1));
+  CHECK(outcome(out, 1)->failure == Failure::Unavailable);
+}
+
+TEST_CASE("a 401 answers the oldest matching request and still reaches a private message to that nick") {
+  Scenario sc;
+  sc.joined(/*echo=*/"phone", true);
+  sc.s.on_invite(invite(1, "ghost%irc.test"), kNow);
+  auto pm = sc.s.on_message(sc.message("phone", "ghost%irc.test", "hello", MessageKind::Chat));
+  const auto pm_ref = sc.next_ref;
+  auto none = sc.irc(":srv 401 alice ghost :No such nick");
+  REQUIRE(outcome(none, 1));
+  CHECK(outcome(none, 1)->failure == Failure::NotFound);
+  REQUIRE(outcome(none, pm_ref));  // the private message's sender is told too
+  CHECK_FALSE(outcome(none, pm_ref)->ok);
+}

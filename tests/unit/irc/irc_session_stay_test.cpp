@@ -88,3 +88,40 @@ TEST_CASE("a kept room survives a lost connection: rejoined and AWAY again after
   auto reg = sc.s.on_registered("alice", false);
   CHECK(wire(reg) == std::vector<std::string>{"JOIN #chan", "AWAY :Not connected to XMPP; messages are kept by the gateway"});
 }
+
+TEST_CASE("joining another room while away ends AWAY; leaving the last room anyone is in starts it") {
+  StayScenario sc;
+  sc.joined();
+  sc.leave("phone");  // AWAY
+  auto other = sc.join("phone", "alice", "#other%irc.test");
+  CHECK(wire(other) == std::vector<std::string>{"JOIN #other", "AWAY"});
+}
+
+TEST_CASE("turning the setting off PARTs the rooms kept for nobody") {
+  StayScenario sc;
+  sc.joined();
+  sc.leave("phone");
+  auto off = sc.s.set_stay_joined(false);
+  CHECK(wire(off) == std::vector<std::string>{"PART #chan", "AWAY"});
+  CHECK(sc.s.room_count() == 0);
+  CHECK(off.arm == SessionTimer::Grace);  // and the connection goes after the grace period
+}
+
+TEST_CASE("what is kept while away is bounded in bytes for the whole session") {
+  StayScenario sc;
+  sc.joined();
+  sc.leave("phone");
+  const std::string big(8000, 'x');
+  const std::size_t n = IrcSession::kMaxMissedBytes / 8000 + 20;
+  for (std::size_t i = 0; i < n; ++i) sc.irc(":bob!~b@h PRIVMSG #chan :" + big);
+  auto back = sc.join("phone");
+  std::size_t bytes = 0, kept = 0;
+  for (const auto& m : all<InboundMessage>(back))
+    if (m.body == big) {
+      bytes += m.body.size();
+      ++kept;
+    }
+  CHECK(bytes <= IrcSession::kMaxMissedBytes);
+  CHECK(kept > 100);
+  CHECK(kept < n);
+}
