@@ -66,8 +66,9 @@
 // kMaxOccupants per room, kMaxPendingEchoes unechoed messages, kMaxQueued lines
 // waiting for registration, kMaxMotd bytes of MOTD.
 //
-// Code: irc_session.cpp (state, connection lifecycle, presence helpers),
-// irc_session_xmpp.cpp (XMPP -> IRC), irc_session_irc.cpp (IRC -> XMPP);
+// Code: irc_session.cpp (state, connection lifecycle, presence helpers, stay_joined),
+// irc_session_xmpp.cpp (XMPP -> IRC), irc_session_irc.cpp (IRC -> XMPP),
+// irc_session_list.cpp (channel list), irc_session_admin.cpp (moderation, invitations);
 // occupants are packed in an OccupantList (irc_occupants.hpp).
 // Threading: none; the owner calls it on one thread.
 #pragma once
