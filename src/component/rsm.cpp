@@ -63,14 +63,6 @@ RsmPage rsm_page(const RsmRequest& r, std::size_t count, const RsmIndexOf& index
   return page;
 }
 
-RsmPage rsm_page(const RsmRequest& r, const std::vector<std::string>& uids, std::size_t limit) {
-  return rsm_page(r, uids.size(), [&](const std::string& uid) -> std::optional<std::size_t> {
-    auto it = std::find(uids.begin(), uids.end(), uid);
-    if (it == uids.end()) return std::nullopt;
-    return static_cast<std::size_t>(it - uids.begin());
-  }, limit);
-}
-
 void append_rsm_result(pugi::xml_node parent, const RsmPage& page, std::size_t count, const std::string& first_uid,
                        const std::string& last_uid) {
   auto set = append(parent, "set", ns::rsm);
@@ -81,12 +73,6 @@ void append_rsm_result(pugi::xml_node parent, const RsmPage& page, std::size_t c
     set.append_child("last").text().set(last_uid.c_str());
   }
   set.append_child("count").text().set(static_cast<unsigned long long>(count));
-}
-
-void append_rsm_result(pugi::xml_node parent, const std::vector<std::string>& uids, const RsmPage& page) {
-  static const std::string none;
-  const bool any = page.begin < page.end;
-  append_rsm_result(parent, page, uids.size(), any ? uids[page.begin] : none, any ? uids[page.end - 1] : none);
 }
 
 }  // namespace sb::xmpp

@@ -7,7 +7,6 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <vector>
 #include <pugixml.hpp>
 
 namespace sb::xmpp {
@@ -39,13 +38,10 @@ struct RsmPage {
 // not have every UID made to answer one page.
 using RsmIndexOf = std::function<std::optional<std::size_t>(const std::string& uid)>;
 RsmPage rsm_page(const RsmRequest& r, std::size_t count, const RsmIndexOf& index_of, std::size_t limit);
-// The same for a list whose UIDs are all at hand.
-RsmPage rsm_page(const RsmRequest& r, const std::vector<std::string>& uids, std::size_t limit);
 
 // Appends <set xmlns='http://jabber.org/protocol/rsm'> with <first index/>,
 // <last/> (when the page holds items: their UIDs) and <count/> (§2.3).
 void append_rsm_result(pugi::xml_node parent, const RsmPage& page, std::size_t count, const std::string& first_uid,
                        const std::string& last_uid);
-void append_rsm_result(pugi::xml_node parent, const std::vector<std::string>& uids, const RsmPage& page);
 
 }  // namespace sb::xmpp

@@ -10,6 +10,12 @@
 
 namespace sb::mapping::detail {
 namespace {
+// A message with something for the legacy side to show: a body, or a subject
+// (XEP-0045 §8.1, an IRC topic). Chat states and receipts alone have nowhere to go.
+bool says_anything(const xmpp::Stanza& s) {
+  return s.child("body", xmpp::ns::component) || s.child("subject", xmpp::ns::component);
+}
+
 transport::MessageKind kind_of(std::string_view type) {
   // RFC 6121 §5.2.2: no type means "normal".
   if (type == "chat") return transport::MessageKind::Chat;
@@ -37,11 +43,7 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
   auto type = s.type();
   // Errors and results are never answered (RFC 6120 §8.3.1).
   if (type == "error" || (name == "iq" && type != "get" && type != "set")) return;
-  // Chat states and other body-less messages have nowhere to go on a legacy
-  // network; a subject change (XEP-0045 §8.1, an IRC topic) has.
-  if (name == "message" && !s.child("body", xmpp::ns::component) && !s.child("subject", xmpp::ns::component) &&
-      !is_invitation(s))
-    return;
+  if (name == "message" && !says_anything(s) && !is_invitation(s)) return;
   // Answers to a contact's subscription request: the legacy side has no such notion.
   if (name == "presence" && (type == "subscribed" || type == "unsubscribed")) return;
 
@@ -105,7 +107,7 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
   if (name == "message" && is_invitation(s)) {
     if (invitation(s, from, *peer, out)) return;
     // Not about one of our rooms: an ordinary message, if it says anything.
-    if (!s.child("body", xmpp::ns::component) && !s.child("subject", xmpp::ns::component)) return;
+    if (!says_anything(s)) return;
   }
 
   auto ref = next_ref();

@@ -15,6 +15,16 @@
 
 namespace sb::transport::irc {
 
+// The answer to a ListItems that cannot be given: `failure` with `text`.
+inline ItemList failed_list(std::uint64_t ref, Failure failure, std::string text) {
+  ItemList l;
+  l.ref = ref;
+  l.ok = false;
+  l.failure = failure;
+  l.text = std::move(text);
+  return l;
+}
+
 class ChannelListing {
  public:
   static constexpr std::size_t kMaxChannels = 10000;

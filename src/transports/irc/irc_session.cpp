@@ -168,15 +168,21 @@ void IrcSession::self_unavailable(const Room& room, const Member& m, std::vector
   occupant_presence(room, m, self, out, std::move(codes), false, status, status);
 }
 
+InboundMessage IrcSession::room_message(const Room& room, const std::string& resource, std::string nick) const {
+  InboundMessage im;
+  im.user = cfg_.user;
+  im.user_resource = resource;
+  im.peer = room.peer;
+  im.peer_resource = std::move(nick);
+  im.kind = MessageKind::Groupchat;
+  return im;
+}
+
 void IrcSession::room_notice(const Room& room, const std::string& text, SessionOutput& out) {
   for (const auto& m : room.members) {
     if (!m.welcomed) continue;
-    InboundMessage im;
-    im.user = cfg_.user;
-    im.user_resource = m.resource;
-    im.peer = room.peer;
+    auto im = room_message(room, m.resource);
     im.body = text;
-    im.kind = MessageKind::Groupchat;
     out.events.emplace_back(std::move(im));
   }
 }
@@ -203,12 +209,7 @@ void IrcSession::welcome(Room& room, Member& m, SessionOutput& out) {
   if (!nick_eq(m.requested_nick, nick_)) codes.push_back(210);
   occupant_presence(room, m, self, out, std::move(codes));
   replay_missed(room, m, out);  // XEP-0045 §7.2.15: history after the self-presence, before the subject
-  InboundMessage subject;
-  subject.user = cfg_.user;
-  subject.user_resource = m.resource;
-  subject.peer = room.peer;
-  subject.peer_resource = decode_irc_text(room.topic_setter);
-  subject.kind = MessageKind::Groupchat;
+  auto subject = room_message(room, m.resource, decode_irc_text(room.topic_setter));
   subject.subject = room.topic;
   out.events.emplace_back(std::move(subject));
   m.welcomed = true;
@@ -222,24 +223,15 @@ void IrcSession::replay_missed(Room& room, const Member& m, SessionOutput& out) 
     while (first < room.missed.size() && room.missed[first].at_ms < *m.history_since_ms) ++first;
   if (m.history_max && room.missed.size() - first > *m.history_max) first = room.missed.size() - *m.history_max;
   if (room.missed_dropped > 0 && first == 0 && (!m.history_max || *m.history_max > room.missed.size())) {
-    InboundMessage note;  // from the room itself, before what was kept
-    note.user = cfg_.user;
-    note.user_resource = m.resource;
-    note.peer = room.peer;
-    note.kind = MessageKind::Groupchat;
+    auto note = room_message(room, m.resource);  // from the room itself, before what was kept
     note.body = std::to_string(room.missed_dropped) + " older messages from while you were away were not kept.";
     out.events.emplace_back(std::move(note));
   }
   for (std::size_t i = first; i < room.missed.size(); ++i) {
     auto& x = room.missed[i];
-    InboundMessage im;
-    im.user = cfg_.user;
-    im.user_resource = m.resource;
-    im.peer = room.peer;
-    im.peer_resource = std::move(x.nick);
+    auto im = room_message(room, m.resource, std::move(x.nick));
     im.body = std::move(x.body);
     im.id = std::move(x.id);
-    im.kind = MessageKind::Groupchat;
     im.timestamp_ms = x.at_ms;  // XEP-0203: when it was said
     out.events.emplace_back(std::move(im));
   }
@@ -309,14 +301,9 @@ OutLine IrcSession::join_line(const Room& r) {
 void IrcSession::reflect(Room& room, const std::string& body, const std::string& id, SessionOutput& out) {
   for (const auto& m : room.members) {
     if (!m.welcomed) continue;
-    InboundMessage im;
-    im.user = cfg_.user;
-    im.user_resource = m.resource;
-    im.peer = room.peer;
-    im.peer_resource = decode_irc_text(nick_);
+    auto im = room_message(room, m.resource, decode_irc_text(nick_));
     im.body = body;
     im.id = id;
-    im.kind = MessageKind::Groupchat;
     out.events.emplace_back(std::move(im));
   }
 }

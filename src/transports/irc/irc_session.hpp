@@ -292,6 +292,9 @@ class IrcSession {
   void self_unavailable(const Room& room, const Member& m, std::vector<int> codes, const std::string& status,
                         SessionOutput& out);
   void room_notice(const Room& room, const std::string& text, SessionOutput& out);
+  // A groupchat message from `room` (from `nick` in it; empty: the room itself) to
+  // one of the user's resources: the fields every room message shares.
+  InboundMessage room_message(const Room& room, const std::string& resource, std::string nick = {}) const;
   // stay_joined: the messages missed, to the resource that came back; AWAY on IRC
   // while no resource is in any room, back when one is.
   void replay_missed(Room& room, const Member& m, SessionOutput& out);

@@ -216,12 +216,7 @@ void IrcSession::on_topic(const IrcMessage& m, SessionOutput& out) {
   if (room->phase != Room::Phase::Joined) return;
   for (const auto& mem : room->members) {
     if (!mem.welcomed) continue;
-    InboundMessage im;
-    im.user = cfg_.user;
-    im.user_resource = mem.resource;
-    im.peer = room->peer;
-    im.peer_resource = decode_irc_text(room->topic_setter);
-    im.kind = MessageKind::Groupchat;
+    auto im = room_message(*room, mem.resource, decode_irc_text(room->topic_setter));
     im.subject = room->topic;
     out.events.emplace_back(std::move(im));
   }
@@ -300,14 +295,9 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
     }
     for (const auto& mem : room->members) {
       if (!mem.welcomed) continue;
-      InboundMessage im;
-      im.user = cfg_.user;
-      im.user_resource = mem.resource;
-      im.peer = room->peer;
-      if (!from_server) im.peer_resource = decode_irc_text(from);
+      auto im = room_message(*room, mem.resource, from_server ? std::string() : decode_irc_text(from));
       im.body = body;
       im.id = id;
-      im.kind = MessageKind::Groupchat;
       im.timestamp_ms = stamp;
       out.events.emplace_back(std::move(im));
     }

@@ -12,12 +12,7 @@ SessionOutput IrcSession::list_channels(std::uint64_t ref, std::int64_t now_ms) 
     return out;
   }
   auto refuse = [&](std::string text) {
-    ItemList l;
-    l.ref = ref;
-    l.ok = false;
-    l.failure = Failure::Unavailable;
-    l.text = std::move(text);
-    out.events.emplace_back(std::move(l));
+    out.events.emplace_back(failed_list(ref, Failure::Unavailable, std::move(text)));
     return out;
   };
   if (!list_waiters_.empty()) {
@@ -84,14 +79,7 @@ void IrcSession::answer_list(std::uint64_t ref, SessionOutput& out) const {
 }
 
 void IrcSession::fail_list(Failure f, const std::string& text, SessionOutput& out) {
-  for (auto ref : list_waiters_) {
-    ItemList l;
-    l.ref = ref;
-    l.ok = false;
-    l.failure = f;
-    l.text = text;
-    out.events.emplace_back(std::move(l));
-  }
+  for (auto ref : list_waiters_) out.events.emplace_back(failed_list(ref, f, text));
   list_waiters_.clear();
   listing_ = ChannelListing();
 }

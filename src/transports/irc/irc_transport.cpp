@@ -272,31 +272,24 @@ class IrcTransport final : public Transport {
 
   void on_command(const DisconnectUser& d) { disconnect_user(d.user, "Disconnected by an administrator"); }
 
-  void on_command(const RoomAdmin& a) {
-    auto addr = parse_peer(a.peer);
-    Box* b = addr ? existing(a.user, addr->server) : nullptr;
-    if (!b) return fail(a.ref, Failure::Forbidden, "Only occupants of " + a.peer + " can do that.");
-    apply(Key{a.user, addr->server}, b->session->on_admin(a, clock_.unix_ms()));
-  }
+  void on_command(const RoomAdmin& a) { in_room(a.user, a.peer, a.ref, &IrcSession::on_admin, a); }
+  void on_command(const RoomInvite& inv) { in_room(inv.user, inv.room, inv.ref, &IrcSession::on_invite, inv); }
 
-  void on_command(const RoomInvite& inv) {
-    auto addr = parse_peer(inv.room);
-    Box* b = addr ? existing(inv.user, addr->server) : nullptr;
-    if (!b) return fail(inv.ref, Failure::Forbidden, "Only occupants of " + inv.room + " can invite.");
-    apply(Key{inv.user, addr->server}, b->session->on_invite(inv, clock_.unix_ms()));
+  // A request of an occupant of `room` (moderation, invitation): for the session
+  // of that room's server, which checks the occupancy; no session, no occupant.
+  template <class Cmd>
+  void in_room(const std::string& user, const std::string& room, std::uint64_t ref,
+               SessionOutput (IrcSession::*handle)(const Cmd&, std::int64_t), const Cmd& cmd) {
+    auto addr = parse_peer(room);
+    Box* b = addr ? existing(user, addr->server) : nullptr;
+    if (!b) return fail(ref, Failure::Forbidden, "Only occupants of " + room + " can do that.");
+    apply(Key{user, addr->server}, ((*b->session).*handle)(cmd, clock_.unix_ms()));
   }
 
   // disco#items of an IRC server (SPEC §4): its channel list, over the user's own
   // connection (opened for it when there is none), as Biboumi does.
   void on_command(const ListItems& l) {
-    auto refuse = [&](Failure f, std::string text) {
-      ItemList il;
-      il.ref = l.ref;
-      il.ok = false;
-      il.failure = f;
-      il.text = std::move(text);
-      sink_->deliver(std::move(il));
-    };
+    auto refuse = [&](Failure f, std::string text) { sink_->deliver(failed_list(l.ref, f, std::move(text))); };
     const auto server = listed_server(l.peer);
     if (!server) return refuse(Failure::NotFound, "Not an IRC server of this gateway: " + l.peer);
     Box* b = existing(l.user, *server);

@@ -1,6 +1,8 @@
 // XEP-0059 paging (SPEC §4: an IRC server's channel list is paged).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "component/namespaces.hpp"
 #include "component/rsm.hpp"
 #include "component/stanza.hpp"
@@ -16,6 +18,20 @@ RsmRequest parsed(const std::string& set_xml) {
   return *r;
 }
 const std::vector<std::string> kUids{"a", "b", "c", "d", "e"};
+
+// The list's UIDs all at hand, for these tests.
+RsmPage rsm_page(const RsmRequest& r, const std::vector<std::string>& uids, std::size_t limit) {
+  return sb::xmpp::rsm_page(r, uids.size(), [&](const std::string& uid) -> std::optional<std::size_t> {
+    auto it = std::find(uids.begin(), uids.end(), uid);
+    if (it == uids.end()) return std::nullopt;
+    return static_cast<std::size_t>(it - uids.begin());
+  }, limit);
+}
+void append_rsm_result(pugi::xml_node parent, const std::vector<std::string>& uids, const RsmPage& page) {
+  const bool any = page.begin < page.end;
+  sb::xmpp::append_rsm_result(parent, page, uids.size(), any ? uids[page.begin] : std::string(),
+                              any ? uids[page.end - 1] : std::string());
+}
 }  // namespace
 
 TEST_CASE("no <set/>: the first `limit` items, and the request is marked as without one") {
