@@ -104,6 +104,11 @@ void read_component(const BlockRef& b, const std::shared_ptr<toml::table>& root,
   }
   c.secret = r.get_secret("secret", true);
   c.allow = r.get_strings("allow");
+  if (c.kind == "irc") {  // the kinds with rooms; elsewhere these keys are unknown
+    c.archive_days = static_cast<int>(r.get_int("archive_days", c.archive_days, 0, 36500));
+    c.archive_max_lines = static_cast<int>(r.get_int("archive_max_lines", c.archive_max_lines, 1, 10'000'000));
+    c.history_on_join = static_cast<int>(r.get_int("history_on_join", c.history_on_join, 0, 500));
+  }
   // No finish(): the transport's factory reads the remaining keys and finishes
   // (component_reader()).
 }
@@ -156,6 +161,8 @@ ConfigReader component_reader(const ComponentConfig& c, ConfigProblems& problems
   ConfigReader r(*c.block, component_path(c.kind, c.index), problems);
   // Read by parse_config already (factory.hpp: common keys are marked known).
   for (auto k : {"domain", "secret", "secret_file", "allow"}) r.mark(k);
+  if (c.kind == "irc")
+    for (auto k : {"archive_days", "archive_max_lines", "history_on_join"}) r.mark(k);
   return r;
 }
 

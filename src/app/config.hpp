@@ -34,6 +34,12 @@ struct ComponentConfig {
   std::string domain;
   std::string secret;               // never logged
   std::vector<std::string> allow;   // JID globs
+  // The rooms' archive (kinds with rooms: [[irc]]; README "Room archive"):
+  // kept this many days (0 = no archive), at most this many lines per user and
+  // room; this many lines given to a joining resource that asks for no other number.
+  int archive_days = 30;
+  int archive_max_lines = 10000;
+  int history_on_join = 20;
   int line = 0, column = 0;         // of the block, for messages
   int index = 0;                    // 1-based among blocks of its kind: "[[mqtt]] #2"
   // The whole block, for the transport factory. Shares ownership of Config::root

@@ -18,13 +18,14 @@ std::string ping_target(const Config& cfg, const std::string& domain) {
 
 DomainRuntime::DomainRuntime(boost::asio::io_context& io, const Config& cfg, const ComponentConfig& comp,
                              std::unique_ptr<transport::Transport> transport, mapping::Registry& registry,
-                             const Clock& clock)
+                             const Clock& clock, mapping::RoomArchive* archive)
     : io_(io), domain_(comp.domain), transport_(std::move(transport)), registry_(registry) {
   mapping::CoreConfig core_cfg;
   core_cfg.domain = comp.domain;
   core_cfg.allow = comp.allow;
   core_cfg.admins = cfg.admins;
-  core_ = std::make_unique<mapping::GatewayCore>(std::move(core_cfg), *transport_, registry_, clock);
+  core_cfg.history_on_join = static_cast<std::size_t>(comp.history_on_join);
+  core_ = std::make_unique<mapping::GatewayCore>(std::move(core_cfg), *transport_, registry_, clock, archive);
 
   auto& m = Metrics::global();
   const std::string kind(transport_->kind());

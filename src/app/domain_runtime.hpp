@@ -17,6 +17,7 @@
 #include "component/component_link.hpp"
 #include "mapping/gateway_core.hpp"
 #include "mapping/registry.hpp"
+#include "mapping/room_archive.hpp"
 #include "transports/api/transport.hpp"
 
 namespace sb::app {
@@ -24,7 +25,8 @@ namespace sb::app {
 class DomainRuntime final : public transport::EventSink {
  public:
   DomainRuntime(boost::asio::io_context& io, const Config& cfg, const ComponentConfig& comp,
-                std::unique_ptr<transport::Transport> transport, mapping::Registry& registry, const Clock& clock);
+                std::unique_ptr<transport::Transport> transport, mapping::Registry& registry, const Clock& clock,
+                mapping::RoomArchive* archive = nullptr);
   ~DomainRuntime() override;
 
   void start();

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include "app/archive_upkeep.hpp"
 #include "app/cli.hpp"
 #include "app/config.hpp"
 #include "app/domain_runtime.hpp"
@@ -90,6 +91,11 @@ int run(const CliOptions& opts) {
     lg->critical("cannot open the registry: {}", err);
     return kExitRuntime;
   }
+  ArchiveUpkeep archive;
+  if (!archive.open(cfg, err)) {
+    lg->critical("cannot open the rooms' archive: {}", err);
+    return kExitRuntime;
+  }
 
   boost::asio::io_context io(1);
   std::vector<std::unique_ptr<DomainRuntime>> domains;
@@ -107,7 +113,8 @@ int run(const CliOptions& opts) {
   }
 
   for (std::size_t i = 0; i < cfg.components.size(); ++i)
-    domains.push_back(std::make_unique<DomainRuntime>(io, cfg, cfg.components[i], std::move(transports[i]), *registry, clock));
+    domains.push_back(std::make_unique<DomainRuntime>(io, cfg, cfg.components[i], std::move(transports[i]), *registry, clock,
+                                                      archive.archive_for(cfg.components[i])));
 
   http::HttpServer http_server(io, handler);
   if (!cfg.http.listen.empty()) {
@@ -120,6 +127,7 @@ int run(const CliOptions& opts) {
 
   lg->info("switchboard {} starting with {} component(s)", SB_VERSION, domains.size());
   for (auto& d : domains) d->start();
+  archive.start(io, clock);
 
   // SPEC §1: SIGINT/SIGTERM -> graceful stop within 5 s.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -128,6 +136,7 @@ int run(const CliOptions& opts) {
   std::size_t remaining = domains.size();
   auto finish = [&] {
     for (auto& d : domains) d->spool_undelivered();
+    archive.stop();
     http_server.stop();
     signals.cancel();
     deadline.cancel();

@@ -1,6 +1,9 @@
 // See civil_time.hpp.
 #include "common/civil_time.hpp"
 
+#include <cstdio>
+#include <ctime>
+
 namespace sb::civil {
 namespace {
 
@@ -84,6 +87,16 @@ std::optional<std::int64_t> parse_iso8601_ms(std::string_view s) {
   }
   if (!s.empty()) return std::nullopt;
   return unix_ms(*y, *mo, *d, *h, *mi, *sec, offset, frac);
+}
+
+std::string iso8601_ms(std::int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];  // room for any int fields: keeps -Wformat-truncation quiet
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(((unix_ms % 1000) + 1000) % 1000));
+  return buf;
 }
 
 }  // namespace sb::civil

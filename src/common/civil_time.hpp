@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace sb::civil {
@@ -19,5 +20,8 @@ std::optional<std::int64_t> unix_ms(int y, int mo, int d, int h, int mi, int sec
 // or ' ' separator and a "Z" / "+hh:mm" / "-hhmm" offset (none: UTC); leading and
 // trailing spaces allowed, nothing else -> unix milliseconds.
 std::optional<std::int64_t> parse_iso8601_ms(std::string_view text);
+
+// XEP-0082 DateTime in UTC with milliseconds: "2010-08-18T20:01:40.000Z".
+std::string iso8601_ms(std::int64_t unix_ms);
 
 }  // namespace sb::civil

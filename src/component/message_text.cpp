@@ -29,7 +29,7 @@ void element(std::string& out, std::string_view name, std::string_view text) {
 
 std::string message_text(const MessageText& m) {
   std::string out;
-  out.reserve(160 + m.from.size() + m.to.size() + m.id.size() + m.body.size() + m.origin_id.size() +
+  out.reserve(160 + m.from.size() + m.to.size() + m.id.size() + m.body.size() + m.origin_id.size() + m.stanza_id.size() + m.stanza_id_by.size() +
               (m.subject ? m.subject->size() : 0) + m.oob_url.size() + m.invite_jid.size());
   out += "<message";
   attr(out, "from", m.from);
@@ -59,6 +59,12 @@ std::string message_text(const MessageText& m) {
   if (!m.origin_id.empty()) {
     out.append("<origin-id xmlns=\"").append(ns::sid).append("\"");
     attr(out, "id", m.origin_id);
+    out += "/>";
+  }
+  if (!m.stanza_id.empty()) {
+    out.append("<stanza-id xmlns=\"").append(ns::sid).append("\"");
+    attr(out, "id", m.stanza_id);
+    attr(out, "by", m.stanza_id_by);
     out += "/>";
   }
   out += "</message>";

@@ -22,6 +22,7 @@ struct MessageText {
   std::string_view oob_url;                    // XEP-0066 <x><url/></x> when not empty
   std::string_view delay_from, delay_stamp;    // XEP-0203 <delay/> when stamp not empty
   std::string_view origin_id;                  // XEP-0359 <origin-id/> when not empty
+  std::string_view stanza_id, stanza_id_by;    // XEP-0359 <stanza-id id by/> when id not empty (a room's archive)
   std::string_view invite_jid, invite_reason;  // XEP-0249 <x jid reason/> when jid not empty
 };
 

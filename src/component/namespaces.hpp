@@ -15,7 +15,7 @@ inline constexpr const char* data_forms = "jabber:x:data";
 inline constexpr const char* ping = "urn:xmpp:ping";
 inline constexpr const char* version = "jabber:iq:version";
 inline constexpr const char* receipts = "urn:xmpp:receipts";
-inline constexpr const char* sid = "urn:xmpp:sid:0";  // XEP-0359 origin-id
+inline constexpr const char* sid = "urn:xmpp:sid:0";  // XEP-0359 origin-id, stanza-id
 inline constexpr const char* oob = "jabber:x:oob";
 inline constexpr const char* muc = "http://jabber.org/protocol/muc";
 inline constexpr const char* muc_user = "http://jabber.org/protocol/muc#user";
@@ -24,4 +24,7 @@ inline constexpr const char* conference = "jabber:x:conference";  // XEP-0249 di
 inline constexpr const char* chatstates = "http://jabber.org/protocol/chatstates";
 inline constexpr const char* delay = "urn:xmpp:delay";
 inline constexpr const char* rsm = "http://jabber.org/protocol/rsm";  // XEP-0059
+inline constexpr const char* mam = "urn:xmpp:mam:2";                    // XEP-0313
+inline constexpr const char* forward = "urn:xmpp:forward:0";            // XEP-0297
+inline constexpr const char* client = "jabber:client";                  // a forwarded stanza's namespace
 }  // namespace sb::xmpp::ns

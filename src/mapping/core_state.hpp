@@ -103,7 +103,7 @@ inline constexpr std::size_t kMaxItemQueries = 1000;
 
 class CoreState {
  public:
-  CoreState(CoreConfig cfg, transport::Transport& tr, Registry& reg, const Clock& clock);
+  CoreState(CoreConfig cfg, transport::Transport& tr, Registry& reg, const Clock& clock, RoomArchive* archive);
 
   // ---- router (gateway_core.cpp) ----
   void route(const xmpp::Stanza& s, Effects& out);
@@ -169,6 +169,19 @@ class CoreState {
   // false: not an invitation into one of this transport's rooms (the message goes on as any other).
   bool invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, Effects& out);
 
+  // ---- the rooms' archive (room_history.cpp; all no-ops without an archive) ----
+  // The XEP-0359 stanza-id of a room's line (InboundMessage::archive_line), kept
+  // in the user's archive the first time one of its copies comes; "" = not kept.
+  std::string archived_id(const transport::InboundMessage& m);
+  // A join: the core answers its <history/> from the archive, so the transport
+  // is asked for none (op.history_* cleared to "none").
+  void want_history(const std::string& full_jid, transport::OutboundPresence& op);
+  // After the joined resource's self-presence (status 110): the history it asked for.
+  void send_history(const std::string& full_jid, const std::string& peer, Effects& out);
+  // XEP-0313: an iq with <query xmlns='urn:xmpp:mam:2'/> to a room.
+  void mam(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, const pugi::xml_node& q,
+           Effects& out);
+
   // ---- transport events (event_mapper.cpp) ----
   void on_event(transport::Event e, Effects& out);
   void on_connected(Effects& out);
@@ -180,6 +193,7 @@ class CoreState {
   transport::Transport& tr_;
   Registry& reg_;
   const Clock& clock_;
+  RoomArchive* archive_;
   std::shared_ptr<spdlog::logger> log_;
 
   bool backend_up_ = false;
@@ -194,6 +208,15 @@ class CoreState {
   BoundedMap<std::uint64_t, ItemsQuery> item_queries_{kMaxItemQueries};
   BoundedMap<std::uint64_t, Pending> iq_pending_{kMaxItemQueries};  // iqs a transport answers (RoomAdmin)
   std::deque<CommandSession> sessions_;  // oldest first
+  // Joins whose history the core gives (want_history), by "full JID\nroom".
+  struct HistoryWanted {
+    std::optional<std::size_t> max;
+    std::optional<std::int64_t> since_ms;
+  };
+  BoundedMap<std::string, HistoryWanted> history_wanted_{kMaxItemQueries};
+  // The last line kept per "user\nroom": (archive_line, archive id), so every
+  // copy of a line (one per resource) carries the one stanza-id.
+  std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> last_line_;
   // Legacy contacts made available to a user: (user bare or full JID, contact full JID).
   std::map<std::pair<std::string, std::string>, ContactPresence> available_;
 };

@@ -2,9 +2,8 @@
 // outcome of commands (errors, XEP-0184 receipts) and the backend's state as the
 // domain's presence. Also the announcements on (re)connect and shutdown.
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 
+#include "common/civil_time.hpp"
 #include "component/builders.hpp"
 #include "component/message_text.hpp"
 #include "component/namespaces.hpp"
@@ -23,17 +22,6 @@ const char* type_of(transport::MessageKind k) {
   return "normal";
 }
 
-
-// XEP-0082 DateTime, UTC with milliseconds.
-std::string stamp(std::int64_t unix_ms) {
-  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];  // room for any int fields: keeps -Wformat-truncation quiet
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(((unix_ms % 1000) + 1000) % 1000));
-  return buf;
-}
 
 bool valid_show(std::string_view s) { return s == "away" || s == "chat" || s == "dnd" || s == "xa"; }
 
@@ -155,7 +143,12 @@ void CoreState::on_event(transport::Event e, Effects& out) {
     // XEP-0045 §8.1: a subject message has no body, and an empty subject is one.
     if (body.empty() && !m->subject) return log_->debug("dropped an empty message from {}", m->peer);
     auto from = jid_for(m->peer, m->peer_resource);
-    const std::string delay_stamp = m->timestamp_ms ? stamp(*m->timestamp_ms) : std::string();
+    // A room's line: kept in the user's archive, every copy with its stanza-id;
+    // one with no resource is for the archive only (mapping/room_archive.hpp).
+    const std::string stanza_id = archived_id(*m);
+    if (m->archive_line && m->user_resource.empty()) return;
+    const std::string_view room_jid = std::string_view(from).substr(0, from.find('/'));
+    const std::string delay_stamp = m->timestamp_ms ? civil::iso8601_ms(*m->timestamp_ms) : std::string();
     const std::string invite_jid = m->invite_room.empty() ? std::string() : jid_for(m->invite_room);
     for (const auto& user : recipients(m->user, m->user_resource, m->peer, m->also_to)) {
       // Straight to text (message_text.hpp): the most frequent stanza by far.
@@ -170,6 +163,8 @@ void CoreState::on_event(transport::Event e, Effects& out) {
       // XEP-0359: the transport's stable id, else this stanza's own (unique to the
       // run, and kept when the link re-sends it).
       t.origin_id = m->id.empty() ? std::string_view(id) : std::string_view(m->id);
+      t.stanza_id = stanza_id;
+      if (!stanza_id.empty()) t.stanza_id_by = room_jid;
       out.push_back(SendXml{xmpp::message_text(t), m->delivery_token});
     }
     return;
@@ -193,6 +188,8 @@ void CoreState::on_event(transport::Event e, Effects& out) {
         if (p->muc) append_muc_user(pr.root(), *p->muc);
         send(out, std::move(pr));
         if (remember) available_[{user, from}] = std::move(cp);
+        // XEP-0045 §7.2.15: the room's history after the joiner's self-presence.
+        if (p->muc && remember && !p->user_resource.empty()) send_history(user, p->peer, out);
       } else {
         auto pr = xmpp::make_presence(from, user, "unavailable");
         if (!p->status.empty()) xmpp::append_text(pr.root(), "status", p->status);

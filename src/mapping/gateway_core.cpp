@@ -17,8 +17,9 @@ namespace sb::mapping {
 
 namespace detail {
 
-CoreState::CoreState(CoreConfig cfg, transport::Transport& tr, Registry& reg, const Clock& clock)
-    : cfg_(std::move(cfg)), tr_(tr), reg_(reg), clock_(clock), log_(log::get(cfg_.domain)) {
+CoreState::CoreState(CoreConfig cfg, transport::Transport& tr, Registry& reg, const Clock& clock,
+                     RoomArchive* archive)
+    : cfg_(std::move(cfg)), tr_(tr), reg_(reg), clock_(clock), archive_(archive), log_(log::get(cfg_.domain)) {
   // Ids unique across restarts too: a reply to an id of a previous run must not
   // be mistaken for one of ours.
   id_prefix_ = "sb" + std::to_string(clock_.unix_ms()) + "-";
@@ -174,8 +175,9 @@ struct GatewayCore::Impl : detail::CoreState {
   }
 };
 
-GatewayCore::GatewayCore(CoreConfig cfg, transport::Transport& transport, Registry& registry, const Clock& clock)
-    : impl_(std::make_unique<Impl>(std::move(cfg), transport, registry, clock)) {}
+GatewayCore::GatewayCore(CoreConfig cfg, transport::Transport& transport, Registry& registry, const Clock& clock,
+                         RoomArchive* archive)
+    : impl_(std::make_unique<Impl>(std::move(cfg), transport, registry, clock, archive)) {}
 
 GatewayCore::~GatewayCore() = default;
 

@@ -22,6 +22,7 @@
 #include "common/clock.hpp"
 #include "component/stanza.hpp"
 #include "mapping/registry.hpp"
+#include "mapping/room_archive.hpp"
 #include "transports/api/transport.hpp"
 
 namespace sb::mapping {
@@ -51,11 +52,17 @@ struct CoreConfig {
   std::vector<std::string> allow;     // JID globs; empty = nobody but admins
   std::vector<std::string> admins;    // bare JIDs
   std::string version = SB_VERSION;   // XEP-0092
+  // Room archive (with an archive given to the core): lines sent to a joining
+  // resource without a <history/> asking otherwise (XEP-0045 §7.2.15).
+  std::size_t history_on_join = 20;
 };
 
 class GatewayCore {
  public:
-  GatewayCore(CoreConfig cfg, transport::Transport& transport, Registry& registry, const Clock& clock);
+  // archive: the rooms' archive (room_archive.hpp), borrowed; null = none kept
+  // (no history on join beyond the transport's, no XEP-0313, no stanza-ids).
+  GatewayCore(CoreConfig cfg, transport::Transport& transport, Registry& registry, const Clock& clock,
+              RoomArchive* archive = nullptr);
   ~GatewayCore();
   GatewayCore(const GatewayCore&) = delete;
   GatewayCore& operator=(const GatewayCore&) = delete;

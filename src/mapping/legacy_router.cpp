@@ -86,6 +86,12 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     if (type == "set" && to.resource().empty()) {
       if (auto q = s.child("query", xmpp::ns::muc_admin)) return room_admin(s, from, *peer, q, out);
     }
+    // XEP-0313 on a room: the user's own archive of it.
+    if (to.resource().empty() && archive_) {
+      if (auto q = s.child("query", xmpp::ns::mam);
+          q && tr_.occupancy(bare, from.resource(), *peer, {}) != transport::Occupancy::Unknown)
+        return mam(s, from, *peer, q, out);
+    }
     if (!to.resource().empty()) {
       // An iq to a room occupant: only occupants may send one, and a ping to one's
       // own occupant JID is XEP-0410's "am I still joined?" (§3.2: not-acceptable
@@ -148,6 +154,7 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     op.muc = true;
     op.muc_password = xmpp::child_text(x, "password", xmpp::ns::muc);
     if (auto h = xmpp::child(x, "history", xmpp::ns::muc)) read_history_request(h, op);
+    want_history(from.str(), op);
   }
   pending_.put(ref, std::move(p));
   if (type == "subscribe") {

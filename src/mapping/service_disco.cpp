@@ -77,6 +77,10 @@ void CoreState::peer_disco_info(const xmpp::Stanza& s, const transport::PeerInfo
   if (!info.name.empty()) id.append_attribute("name").set_value(xmpp::sanitize_text(info.name).c_str());
   add_feature(q, xmpp::ns::disco_info);
   for (const auto& f : info.features) add_feature(q, f);
+  if (archive_ && info.category == "conference") {
+    add_feature(q, xmpp::ns::mam);  // XEP-0313 §7: the room's archive (the asker's own)
+    add_feature(q, xmpp::ns::sid);  // its lines carry stanza-ids (XEP-0359)
+  }
   send(out, std::move(reply));
 }
 

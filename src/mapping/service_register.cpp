@@ -115,6 +115,7 @@ void CoreState::unregister(const xmpp::Stanza& s, const std::string& bare, Effec
   if (!registered(bare)) return error(out, s, xmpp::Condition::ItemNotFound, "You are not registered.");
   auto peers = reg_.subscriptions(cfg_.domain, bare);
   reg_.remove_registration(cfg_.domain, bare);
+  if (archive_) archive_->remove_user(cfg_.domain, bare);  // "everything of this user", the archive too
   log_->info("{} removed their registration", bare);
   to_transport(out, transport::UserRemoved{bare});
   send(out, xmpp::make_result(s));

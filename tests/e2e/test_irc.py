@@ -483,6 +483,130 @@ def test_stay_setting_keeps_the_channel_and_gives_back_what_was_said(gateway, xm
     assert order.index(selfp) < order.index(said[0]) and order.index(kept) < subject_at
 
 
+# == the rooms' archive: history on join, XEP-0313, stanza-ids ===============================
+NS_MAM, NS_FORWARD, NS_SID, NS_DELAY = "urn:xmpp:mam:2", "urn:xmpp:forward:0", "urn:xmpp:sid:0", "urn:xmpp:delay"
+NS_CLIENT = "jabber:client"
+
+
+def stanza_id(rec):
+    """(id, by) of a received message's XEP-0359 <stanza-id/>, or None."""
+    sid = ET.fromstring(rec.xml).find(f"{{{NS_SID}}}stanza-id")
+    return (sid.get("id"), sid.get("by")) if sid is not None else None
+
+
+def mam_query(c, chan, set_xml="", form_fields=None):
+    """A XEP-0313 query of the room's archive: ([(result id, speaker nick, body, stamp)], fin element or the
+    error condition)."""
+    qid = f"q{next(_seq)}"
+    form = ""
+    if form_fields:
+        fields = "".join(f"<field var='{k}'><value>{v}</value></field>" for k, v in form_fields.items())
+        form = (f"<x xmlns='{NS_DATA}' type='submit'><field var='FORM_TYPE' type='hidden'><value>{NS_MAM}</value>"
+                f"</field>{fields}</x>")
+    rsm = f"<set xmlns='{NS_RSM}'>{set_xml}</set>" if set_xml else ""
+    start = len(c.ordered)
+    reply = c.iq(room(chan), "set", f"<query xmlns='{NS_MAM}' queryid='{qid}'>{form}{rsm}</query>")
+    if reply.get("type") != "result":
+        cond = [e.tag.split("}")[1] for e in reply.find(f"{{{NS_CLIENT}}}error") if "xmpp-stanzas" in e.tag]
+        return [], cond[0] if cond else ET.tostring(reply, encoding="unicode")
+    results = []
+    # XEP-0313 §4.2: every result arrives before the iq's answer.
+    for r in c.ordered[start:]:
+        el = ET.fromstring(r.xml) if r.kind == "message" else None
+        res = el.find(f"{{{NS_MAM}}}result") if el is not None else None
+        if res is None or res.get("queryid") != qid:
+            continue
+        fwd = res.find(f"{{{NS_FORWARD}}}forwarded")
+        inner = fwd.find(f"{{{NS_CLIENT}}}message")
+        assert same(r.frm, room(chan)) and inner.get("type") == "groupchat", r.xml
+        results.append((res.get("id"), resource_of(inner.get("from")), inner.find(f"{{{NS_CLIENT}}}body").text,
+                        fwd.find(f"{{{NS_DELAY}}}delay").get("stamp")))
+    return results, reply.find(f"{{{NS_MAM}}}fin")
+
+
+def test_room_archive_history_on_join_and_mam_survive_a_restart(gateway, xmpp, irc, names):
+    """As Biboumi's history, and beyond it: what alice's connection sees in a channel
+    (the IRC users' lines and her own) is kept in HER archive of it. Live lines carry
+    a XEP-0359 stanza-id by the room; rejoining gives the newest lines her
+    <history maxstanzas/> asks for, after the self-presence and before the subject,
+    with delays from the room; XEP-0313 pages through it (RSM after/before) with the
+    same ids, also after switchboard was killed with -9. Another user's query of the
+    same room sees none of it and cannot page from alice's ids."""
+    sb = gateway()
+    chan, nick = "#" + names("arch"), names("alice")
+    alice = xmpp()
+    _, features, _ = disco_info(alice, room(chan))
+    assert NS_MAM in features and NS_SID in features, features
+    bob = irc(names("b"))
+    bob.join(chan)
+    start, _ = join(alice, chan, nick)
+    for line in ("one", "two", "three"):
+        bob.privmsg(chan, line)
+    wait_groupchat(alice, chan, "three", frm_nick=bob.nick, start=start)
+    muc_send(alice, room(chan), "mine")
+    wait_groupchat(alice, chan, "mine", frm_nick=nick, start=start)
+    live = {r.body: stanza_id(r) for r in groupchats(alice, chan, start=start)}
+    assert all(live[b] and same(live[b][1], room(chan)) for b in ("one", "two", "three", "mine")), live
+    ids = [live[b][0] for b in ("one", "two", "three", "mine")]
+    assert len(set(ids)) == 4, ids
+
+    # Rejoin asking for two: the newest two, between the self-presence and the subject.
+    muc_leave(alice, room(chan), nick)
+    wait_occupant(alice, chan, nick, available=False, start=start)
+    start = len(alice.ordered)
+    muc_join(alice, room(chan), nick, history_stanzas=2)
+    subject = wait_ordered(alice, lambda r: r.kind == "message" and from_room(r, chan) and
+                           muc_subject(r) is not None, start, what="the subject after the rejoin")
+    order = alice.ordered[start:]
+    selfp = next(r for r in order if r.kind == "presence" and 110 in codes(r))
+    history = [r for r in order[order.index(selfp):order.index(subject)] if r.kind == "message" and r.body]
+    assert [r.body for r in history] == ["three", "mine"], [r.body for r in history]
+    assert [stanza_id(r)[0] for r in history] == ids[2:]
+    delays = [ET.fromstring(r.xml).find(f"{{{NS_DELAY}}}delay") for r in history]
+    assert all(d is not None and same(d.get("from"), room(chan)) for d in delays), history[0].xml
+
+    # XEP-0313: two pages of two, forward, with the live ids; then the last page backwards.
+    page1, fin1 = mam_query(alice, chan, "<max>2</max>")
+    assert [(b, same(n, bob.nick)) for _, n, b, _ in page1] == [("one", True), ("two", True)], page1
+    assert [i for i, *_ in page1] == ids[:2] and fin1.get("complete") != "true"
+    page2, fin2 = mam_query(alice, chan, f"<max>2</max><after>{page1[-1][0]}</after>")
+    assert [b for _, _, b, _ in page2] == ["three", "mine"] and fin2.get("complete") == "true", page2
+    last, _ = mam_query(alice, chan, "<max>1</max><before/>")
+    assert [b for _, _, b, _ in last] == ["mine"], last
+    only_bob, _ = mam_query(alice, chan, form_fields={"with": f"{room(chan)}/{bob.nick}"})
+    assert [b for _, _, b, _ in only_bob] == ["one", "two", "three"], only_bob
+
+    # Another user: her own (empty) archive of the same room, and alice's ids are not hers.
+    other = xmpp("bob")  # the XMPP user bob@, not the IRC user
+    theirs, fin = mam_query(other, chan)
+    assert theirs == [] and fin.get("complete") == "true", theirs
+    assert mam_query(other, chan, f"<after>{ids[0]}</after>")[1] == "item-not-found"
+
+    # kill -9 after the archive's half-second write: all of it is still there.
+    time.sleep(1.0)
+    sb.kill()
+    sb.start()
+    again, _ = mam_query(alice, chan)
+    assert [(i, b) for i, _, b, _ in again] == list(zip(ids, ["one", "two", "three", "mine"])), again
+
+
+def test_room_archive_off_when_archive_days_is_zero(gateway, xmpp, irc, names):
+    """archive_days = 0: no archive at all — rooms do not advertise XEP-0313, a query
+    is service-unavailable, live lines carry no stanza-id."""
+    gateway(archive_days=0)
+    chan, nick = "#" + names("noarch"), names("alice")
+    alice = xmpp()
+    _, features, _ = disco_info(alice, room(chan))
+    assert NS_MAM not in features, features
+    bob = irc(names("b"))
+    bob.join(chan)
+    start, _ = join(alice, chan, nick)
+    bob.privmsg(chan, "not kept")
+    rec = wait_groupchat(alice, chan, "not kept", frm_nick=bob.nick, start=start)
+    assert stanza_id(rec) is None, rec.xml
+    assert mam_query(alice, chan)[1] == "service-unavailable"
+
+
 # == XEP-0410 self-ping ======================================================================
 def self_ping(c, chan, nick):
     """The outcome of a ping to one's own occupant JID: "result" or the error condition."""

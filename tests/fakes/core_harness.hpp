@@ -46,10 +46,11 @@ class CoreHarness {
   FakeTransport tr;
   MemoryRegistry reg;
   mapping::CoreConfig cfg = default_config();
+  mapping::RoomArchive* archive = nullptr;  // the rooms' archive, if the test gives one
 
-  // Created on first use, so a test can set up cfg and tr first.
+  // Created on first use, so a test can set up cfg, tr and archive first.
   mapping::GatewayCore& core() {
-    if (!core_) core_ = std::make_unique<mapping::GatewayCore>(cfg, tr, reg, clock);
+    if (!core_) core_ = std::make_unique<mapping::GatewayCore>(cfg, tr, reg, clock, archive);
     return *core_;
   }
 

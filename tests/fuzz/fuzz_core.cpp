@@ -7,7 +7,13 @@
 // Input: stanzas separated by NUL bytes; each is parsed (unparsable ones, and
 // what the stream framer would refuse, are skipped) and routed. A stanza whose first byte is '!' is not XML but an action:
 // '!L' answers the oldest ListItems with items, '!F' fails it, '!A' / '!B' answer
-// the oldest RoomAdmin with success / failure, '!T' advances the clock by a minute.
+// the oldest RoomAdmin with success / failure, '!T' advances the clock by a minute,
+// '!M<text>' is a line said in alice@example.org's room "#r%server" (to her
+// resource "in", or with '!m' to no resource: for her archive only), '!S' her
+// self-presence there (a join's history follows). When the input mentions any of
+// these ("!M", "!m", "!S", "mam", "history"), the core has a room archive (SQLite
+// in memory), so XEP-0313 queries and history on join are fuzzed too; opening one
+// costs more than most inputs, so the others run without.
 //
 // Properties checked (abort on violation, so libFuzzer reports them):
 //  - every stanza the core sends serialises and parses again, and has a `to`;
@@ -16,7 +22,9 @@
 //    RoomAdmin -> SendOutcome) —
 //    and never an error answered with an error;
 //  - every command handed to the transport is on behalf of the bare JID that
-//    sent the stanza (never another user).
+//    sent the stanza (never another user);
+//  - a XEP-0313 result goes to the sender of the query, and only alice, whose
+//    archive is the only one with lines, ever gets one of her lines.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -34,6 +42,8 @@
 #include "fakes/fake_transport.hpp"
 #include "fakes/memory_registry.hpp"
 #include "mapping/gateway_core.hpp"
+#include "mapping/sqlite_archive.hpp"
+#include "component/namespaces.hpp"
 
 using namespace sb;
 
@@ -62,13 +72,15 @@ struct World {
   ManualClock clock;
   test::FakeTransport tr;
   test::MemoryRegistry reg;
+  std::unique_ptr<mapping::SqliteArchive> archive;
   std::unique_ptr<mapping::GatewayCore> core;
+  std::uint64_t line_no = 0;
   // iqs waiting for the transport's answer: ListItems ref -> (sender, id).
   std::map<std::uint64_t, std::pair<std::string, std::string>> waiting;
   std::deque<std::uint64_t> list_refs, admin_refs;
   std::string last_out;  // what the last input made the core send (for the failure report)
 
-  World() {
+  explicit World(bool with_archive) {
     static const bool quiet = log::set_level("off");
     (void)quiet;
     tr.kind_ = "irc";
@@ -98,7 +110,12 @@ struct World {
     cfg.allow = {"*@example.org", "root@admin.example"};
     cfg.admins = {"root@admin.example"};
     cfg.version = "1";
-    core = std::make_unique<mapping::GatewayCore>(cfg, tr, reg, clock);
+    if (with_archive) {
+      std::string err;
+      archive = mapping::SqliteArchive::open(":memory:", err);
+      if (!archive) fail("cannot open an archive in memory", err);
+    }
+    core = std::make_unique<mapping::GatewayCore>(cfg, tr, reg, clock, archive.get());
     check(core->on_start(), {}, {});
     check(core->on_connected(), {}, {});
   }
@@ -127,6 +144,12 @@ struct World {
       if (!st) fail("the core sent XML that does not parse", xml);
       last_out += xml + "\n";
       if (st->to().empty()) fail("a stanza without a recipient", xml);
+      if (st->child("result", xmpp::ns::mam)) {
+        auto to = xmpp::Jid::parse(st->to());
+        if (iq_key.empty() || iq_key.compare(0, iq_key.find('\n'), st->to()) != 0)
+          fail("an archive result to someone who did not ask", xml);
+        if (!to || to->bare_str() != "alice@example.org") fail("another user got alice's archive", xml);
+      }
       if (!iq_key.empty() && st->name() == "iq" && (st->type() == "result" || st->type() == "error") &&
           std::string(st->to()) + "\n" + std::string(st->id()) == iq_key)
         ++answers;
@@ -176,6 +199,29 @@ struct World {
     answer(list_refs, std::move(l));
   }
 
+  // A line of alice's room, as the IRC session sends it (one copy, or none for the archive only).
+  void room_line(std::string_view text, bool to_resource) {
+    transport::InboundMessage im;
+    im.user = "alice@example.org";
+    im.user_resource = to_resource ? "in" : "";
+    im.peer = "#r%server";
+    im.peer_resource = text.size() % 2 ? "bob" : "";
+    im.body = std::string(text);
+    im.kind = transport::MessageKind::Groupchat;
+    im.archive_line = ++line_no;
+    check(core->on_event(std::move(im)), {}, {});
+  }
+
+  void self_presence() {
+    transport::PresenceUpdate p;
+    p.user = "alice@example.org";
+    p.user_resource = "in";
+    p.peer = "#r%server";
+    p.peer_resource = "me";
+    p.muc = transport::MucPresence{.codes = {110}};
+    check(core->on_event(std::move(p)), {}, {});
+  }
+
   void answer_admin(bool ok) {
     transport::SendOutcome o;
     o.ok = ok;
@@ -188,8 +234,10 @@ struct World {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  World w;
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  bool archive = false;
+  for (std::string_view word : {"!M", "!m", "!S", "mam", "history"}) archive = archive || in.find(word) != in.npos;
+  World w(archive);
   while (!in.empty()) {
     auto end = in.find('\0');
     auto piece = in.substr(0, end);
@@ -200,6 +248,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       else if (piece[1] == 'A') w.answer_admin(true);
       else if (piece[1] == 'B') w.answer_admin(false);
       else if (piece[1] == 'T') w.clock.advance(std::chrono::minutes(1));
+      else if (piece[1] == 'M' || piece[1] == 'm') w.room_line(piece.substr(2), piece[1] == 'M');
+      else if (piece[1] == 'S') w.self_presence();
       continue;
     }
     w.stanza(piece);

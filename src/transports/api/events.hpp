@@ -59,6 +59,13 @@ struct InboundMessage {
   // XEP-0249: an invitation into this room (a peer) from `peer`, e.g. an IRC
   // INVITE; the body says who invites whom where.
   std::string invite_room;
+  // Non-zero: a line said in the room `peer` that belongs in `user`'s archive of
+  // it (mapping/room_archive.hpp). The events of one line (one per resource of
+  // the user in the room) carry the same number, so the core keeps it once and
+  // gives every copy the same XEP-0359 stanza-id; a line with no user_resource
+  // (nobody of the user in the room, e.g. away with `stay`) is kept only, never
+  // sent. A transport never reuses a number while it runs.
+  std::uint64_t archive_line = 0;
 };
 
 // Presence of a legacy contact. user empty = to everyone who sees this peer.

@@ -299,13 +299,22 @@ OutLine IrcSession::join_line(const Room& r) {
 }
 
 void IrcSession::reflect(Room& room, const std::string& body, const std::string& id, SessionOutput& out) {
+  const std::uint64_t line_no = next_archive_line();  // the user's own line belongs in their archive too
   for (const auto& m : room.members) {
     if (!m.welcomed) continue;
     auto im = room_message(room, m.resource, decode_irc_text(nick_));
     im.body = body;
     im.id = id;
+    im.archive_line = line_no;
     out.events.emplace_back(std::move(im));
   }
+}
+
+std::uint64_t IrcSession::next_archive_line() {
+  // One counter for every session of the process: a session made again for the
+  // same user and room must never repeat a number the core still remembers.
+  static std::uint64_t counter = 0;
+  return ++counter;
 }
 
 // ---- connection lifecycle -----------------------------------------------------

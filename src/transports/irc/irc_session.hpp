@@ -40,7 +40,11 @@
 //    in any room; channel messages meanwhile (at most kMaxMissed per room) go to
 //    the next resource that joins, after its self-presence and before the
 //    subject, with their times (XEP-0203), as its <history/> asks. Kept in
-//    memory: a restart of switchboard ends them.
+//    memory: a restart of switchboard ends them. Each is also an event with no
+//    resource for the core's durable room archive; with an archive the core asks
+//    for no replay (history_max 0) and gives the history itself.
+//  - Every line of a channel (and the user's own, reflected) carries an
+//    archive_line number, the same on its copies to each resource.
 //  - No room left -> QUIT after grace_seconds (a private message in either direction
 //    restarts that period; joining again cancels it).
 //
@@ -299,6 +303,8 @@ class IrcSession {
   // while no resource is in any room, back when one is.
   void replay_missed(Room& room, const Member& m, SessionOutput& out);
   void keep_missed(Room& room, Missed msg);
+  // InboundMessage::archive_line for the next line said in a room.
+  static std::uint64_t next_archive_line();
   void update_away(SessionOutput& out);
   void server_message(const std::string& text, SessionOutput& out);
   void fail(std::uint64_t ref, Failure f, std::string text, SessionOutput& out);

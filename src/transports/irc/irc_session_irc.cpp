@@ -288,8 +288,15 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
       }
       return;
     }
+    const std::uint64_t line_no = next_archive_line();
     if (room->members.empty()) {
-      // Kept for the user while away (stay_joined): for the next resource that joins.
+      // Kept for the user while away (stay_joined): for the next resource that
+      // joins, and in the user's archive (the core's, durable) with no resource.
+      auto im = room_message(*room, {}, from_server ? std::string() : decode_irc_text(from));
+      im.body = body;
+      im.timestamp_ms = stamp.value_or(now_ms);
+      im.archive_line = line_no;
+      out.events.emplace_back(std::move(im));
       keep_missed(*room, Missed{from_server ? std::string() : decode_irc_text(from), body, id, stamp.value_or(now_ms)});
       return;
     }
@@ -299,6 +306,7 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
       im.body = body;
       im.id = id;
       im.timestamp_ms = stamp;
+      im.archive_line = line_no;
       out.events.emplace_back(std::move(im));
     }
     return;

@@ -35,6 +35,11 @@ std::string via_document(const MessageText& m) {
     auto o = append(msg.root(), "origin-id", ns::sid);
     o.append_attribute("id").set_value(sanitize_text(m.origin_id).c_str());
   }
+  if (!m.stanza_id.empty()) {
+    auto o = append(msg.root(), "stanza-id", ns::sid);
+    o.append_attribute("id").set_value(sanitize_text(m.stanza_id).c_str());
+    if (!m.stanza_id_by.empty()) o.append_attribute("by").set_value(sanitize_text(m.stanza_id_by).c_str());
+  }
   return msg.str();
 }
 
@@ -60,6 +65,20 @@ TEST_CASE("a plain groupchat reflection") {
   check_same(m);
 }
 
+TEST_CASE("a room's line carries the archive's stanza-id after the origin-id (XEP-0359)") {
+  MessageText m{.from = "#chan%irc.example.org@irc.example.org/bob", .to = "alice@example.org/phone",
+                .type = "groupchat", .id = "sb1-8"};
+  m.body = "hi";
+  m.origin_id = "sb1-8";
+  m.stanza_id = "42";
+  m.stanza_id_by = "#chan%irc.example.org@irc.example.org";
+  CHECK(message_text(m) ==
+        "<message from=\"#chan%irc.example.org@irc.example.org/bob\" to=\"alice@example.org/phone\" "
+        "type=\"groupchat\" id=\"sb1-8\"><body>hi</body><origin-id xmlns=\"urn:xmpp:sid:0\" id=\"sb1-8\"/>"
+        "<stanza-id xmlns=\"urn:xmpp:sid:0\" id=\"42\" by=\"#chan%irc.example.org@irc.example.org\"/></message>");
+  check_same(m);
+}
+
 TEST_CASE("markup, quotes, controls and broken UTF-8 in every field come out valid and equal") {
   const std::vector<std::string> nasty = {
       "a < b && c > d", "\"double\" and 'single'", "]]> and <![CDATA[", "bell\x07 and nul", std::string("nul\0in", 6),
@@ -75,6 +94,8 @@ TEST_CASE("markup, quotes, controls and broken UTF-8 in every field come out val
     m.delay_from = "gw.example.org";
     m.delay_stamp = "2026-11-21T10:00:00.000Z";
     m.origin_id = s;
+    m.stanza_id = s;
+    m.stanza_id_by = s;
     m.invite_jid = s;
     m.invite_reason = s;
     CAPTURE(s);

@@ -127,6 +127,33 @@ TEST_CASE("groupchat and private messages from IRC") {
   CHECK(t.irc(":bob!b@h PRIVMSG #other :hi").events.empty());
 }
 
+TEST_CASE("a channel's lines are marked for the user's archive: one number per line, shared by its copies") {
+  Scenario t;
+  t.joined("phone", false);
+  t.join("laptop");
+  auto said = all<InboundMessage>(t.irc(":bob!b@h PRIVMSG #chan :one"));
+  REQUIRE(said.size() == 2);
+  CHECK(said[0].archive_line != 0);
+  CHECK(said[0].archive_line == said[1].archive_line);
+  auto next = all<InboundMessage>(t.irc(":bob!b@h NOTICE #chan :two"));
+  REQUIRE(next.size() == 2);
+  CHECK(next[0].archive_line == next[1].archive_line);
+  CHECK(next[0].archive_line != said[0].archive_line);
+  // The user's own line (the reflection) belongs in the archive too.
+  auto own = all<InboundMessage>(t.say("phone", "mine", "o-1"));
+  REQUIRE(own.size() == 2);
+  CHECK(own[0].archive_line != 0);
+  CHECK(own[0].archive_line == own[1].archive_line);
+  CHECK(own[0].archive_line != next[0].archive_line);
+  // Private messages and the topic are not a room's lines.
+  auto priv = all<InboundMessage>(t.irc(":dave!d@h PRIVMSG alice :psst"));
+  REQUIRE(priv.size() == 1);
+  CHECK(priv[0].archive_line == 0);
+  auto topic = all<InboundMessage>(t.irc(":bob!b@h TOPIC #chan :new topic"));
+  REQUIRE(topic.size() == 2);
+  CHECK(topic[0].archive_line == 0);
+}
+
 TEST_CASE("private messages to IRC: nick%server and room/nick, queued until registration") {
   Scenario t;
   // The first thing is a private message: it opens the connection with the default nick.

@@ -33,7 +33,13 @@ TEST_CASE("with it: no PART, AWAY, messages kept and given back in order with th
   CHECK_FALSE(left.arm == SessionTimer::Grace);  // the connection stays
   CHECK(all<PresenceUpdate>(left).size() == 1);  // the leaving resource's own 110
 
-  CHECK(all<InboundMessage>(sc.irc(":bob!~b@h PRIVMSG #chan :first", kNow + 1000)).empty());
+  // Sent nowhere: one copy, with no resource, for the user's archive (the core's).
+  auto kept = all<InboundMessage>(sc.irc(":bob!~b@h PRIVMSG #chan :first", kNow + 1000));
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].user_resource.empty());
+  CHECK(kept[0].archive_line != 0);
+  CHECK(kept[0].body == "first");
+  CHECK(kept[0].timestamp_ms == kNow + 1000);
   sc.irc("@time=2027-01-15T08:00:00.000Z :carol!~c@h PRIVMSG #chan :second", kNow + 2000);
   sc.irc(":carol!~c@h JOIN #chan", kNow + 2500);  // occupants are still tracked
 
