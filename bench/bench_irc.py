@@ -4,7 +4,11 @@ gateway SPEC §7 is judged against), side by side in one run, between the same r
 Prosody and the same real ngIRCd on loopback, beside the ceilings of that setup.
 
 Gateways (one at a time, same servers, same clients):
-  switchboard        [[irc]] on irc.localhost, flood control off (flood_per_second = 0)
+  switchboard        [[irc]] on irc.localhost, flood control off (flood_per_second = 0), its
+                     room archive on (the default: every channel line kept per user, written
+                     in batches every 500 ms)
+  switchboard, archive off   the same with archive_days = 0 (throughput, latency, CPU; no
+                     memory phase)
   Biboumi, history off   Debian's biboumi on its own component domain (biboumi.localhost,
                      declared in this bench's Prosody only), throttle_limit -1 (its flood
                      control off), record_history false and max_history_length 0
@@ -289,13 +293,16 @@ class Gateway:
 
 
 class SwitchboardGw(Gateway):
-    def __init__(self, workdir, server, ircd):
-        self.name, self.short, self.domain = "switchboard", "switchboard", IRC_DOMAIN
+    def __init__(self, workdir, server, ircd, archive=True):
+        self.history = self.memory = archive  # the archive-off run skips the memory phase
+        self.name = "switchboard" if archive else "switchboard, archive off"
+        self.short, self.domain = "switchboard" if archive else "switchboard-noarchive", IRC_DOMAIN
         block = "\n".join([
             "[[irc]]", f"domain = {toml_str(IRC_DOMAIN)}", f"secret = {toml_str(IRC_SECRET)}",
             'allow = ["*@localhost"]', "grace_seconds = 1", "flood_per_second = 0", "reconnect_max_seconds = 5",
+            f"archive_days = {30 if archive else 0}",
             f'  [irc.servers."{IRC_SERVER}"]', f'  host = "{HOST}"', f"  port = {ircd.port}", "  tls = false"])
-        self.sb = Switchboard(os.path.join(workdir, "sb"), server, domain=IRC_DOMAIN, with_loopback=False,
+        self.sb = Switchboard(os.path.join(workdir, "sb" if archive else "sb-noarchive"), server, domain=IRC_DOMAIN, with_loopback=False,
                               log_level="warn", extra=block)
         self.log_path = self.sb.log_path
 
@@ -316,6 +323,7 @@ class SwitchboardGw(Gateway):
 class BiboumiGw(Gateway):
     def __init__(self, workdir, server, ircd, history):
         self.history = history
+        self.memory = True
         tag = "on" if history else "off"
         self.name = f"Biboumi, history {tag}"
         self.short = f"biboumi-{tag}"
@@ -489,7 +497,7 @@ def bench(args, workdir, stack):
     results["ceiling"] = {"paths": paths}
 
     # -- gateways ------------------------------------------------------------------------
-    gws = [SwitchboardGw(workdir, server, ircd)]
+    gws = [SwitchboardGw(workdir, server, ircd), SwitchboardGw(workdir, server, ircd, archive=False)]
     if args.no_biboumi:
         notes.append("Biboumi: skipped (--no-biboumi)")
     else:
@@ -532,7 +540,7 @@ def run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, al
     gw.start([u0] + musers)
     print(f"{gw.short}: started (pid {gw.pid}) in {time.monotonic() - t0:.1f}s", file=sys.stderr, flush=True)
     settle(all_x + [ae, be], 0.3)
-    if not args.no_memory:
+    if not args.no_memory and gw.memory:
         try:
             memory_phase(gw, musers, sizes, obs, baseline, all_x + [ae, be], res["mem"])
         except (Stuck, RuntimeError) as e:
@@ -636,20 +644,22 @@ def report(args, results, gws, notes, elapsed):
 
     memory_report(gws, results)
 
-    # switchboard vs Biboumi
-    sbr = results.get("switchboard")
-    if sbr and sbr["paths"]:
+    # switchboard vs Biboumi, like for like: archive on vs history on, off vs off
+    sbs = {gw.history: results.get(gw.short) for gw in gws if isinstance(gw, SwitchboardGw)}
+    if any(r and r["paths"] for r in sbs.values()):
         lines = []
-        for gw in gws[1:]:
+        for gw in gws:
             res = results.get(gw.short)
-            if not res or not res["paths"]:
+            sbr = sbs.get(gw.history)
+            if isinstance(gw, SwitchboardGw) or not res or not res["paths"] or not sbr or not sbr["paths"]:
                 continue
             for key, label in (("out", "XMPP → IRC"), ("in", "IRC → XMPP")):
                 a, b = rate(sbr["paths"].get(key)), rate(res["paths"].get(key))
                 ca = sbr["paths"].get(key).cpu.get("gateway") if sbr["paths"].get(key) else None
                 cb = res["paths"].get(key).cpu.get("gateway") if res["paths"].get(key) else None
                 if a and b:
-                    lines.append(f"| vs {gw.name}: {label} | {a / b:.2f} | " +
+                    sb_name = "switchboard (archive on)" if gw.history else "switchboard, archive off"
+                    lines.append(f"| {sb_name} vs {gw.name}: {label} | {a / b:.2f} | " +
                                  (f"{cb / ca:.2f}" if ca and cb else "—") + " |")
         if lines:
             print("\n## switchboard relative to Biboumi\n")
