@@ -1,5 +1,8 @@
 #include "app/archive_upkeep.hpp"
 
+#include <limits>
+#include <sys/stat.h>
+
 #include "common/log.hpp"
 #include "mapping/sqlite_archive.hpp"
 
@@ -18,11 +21,18 @@ std::string archive_path(const std::string& registry_path) {
 
 bool ArchiveUpkeep::open(const Config& cfg, std::string& error) {
   cfg_ = &cfg;
-  bool wanted = false;
-  for (const auto& c : cfg.components) wanted = wanted || keeps_archive(c);
-  if (!wanted) return true;
+  bool wanted = false, rooms = false;
+  for (const auto& c : cfg.components) {
+    wanted = wanted || keeps_archive(c);
+    rooms = rooms || c.kind == "irc";
+  }
+  // An archive left by an earlier configuration is opened too, so that its lines
+  // of domains that now keep none are deleted (archive_days = 0 means none kept).
+  struct stat st{};
+  const std::string path = archive_path(cfg.storage.path);
+  if (!wanted && !(rooms && path != ":memory:" && ::stat(path.c_str(), &st) == 0)) return true;
   // Its own file: the registry holds its file's lock for its lifetime.
-  archive_ = mapping::SqliteArchive::open(archive_path(cfg.storage.path), error);
+  archive_ = mapping::SqliteArchive::open(path, error);
   return archive_ != nullptr;
 }
 
@@ -50,9 +60,11 @@ void ArchiveUpkeep::tick() {
 
 void ArchiveUpkeep::prune() {
   for (const auto& c : cfg_->components) {
-    if (!keeps_archive(c)) continue;
-    const auto n = archive_->prune(c.domain, clock_->unix_ms() - c.archive_days * kDayMs,
-                                   static_cast<std::size_t>(c.archive_max_lines));
+    if (c.kind != "irc") continue;
+    // archive_days = 0: everything of the domain goes (before the end of time, keep none).
+    const auto n = keeps_archive(c) ? archive_->prune(c.domain, clock_->unix_ms() - c.archive_days * kDayMs,
+                                                      static_cast<std::size_t>(c.archive_max_lines))
+                                    : archive_->prune(c.domain, std::numeric_limits<std::int64_t>::max(), 0);
     if (n) log::get(c.domain)->info("archive: {} lines past retention dropped", n);
   }
 }

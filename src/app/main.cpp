@@ -91,13 +91,14 @@ int run(const CliOptions& opts) {
     lg->critical("cannot open the registry: {}", err);
     return kExitRuntime;
   }
+
+  boost::asio::io_context io(1);
+  // After io: its timer must go before the io_context does.
   ArchiveUpkeep archive;
   if (!archive.open(cfg, err)) {
     lg->critical("cannot open the rooms' archive: {}", err);
     return kExitRuntime;
   }
-
-  boost::asio::io_context io(1);
   std::vector<std::unique_ptr<DomainRuntime>> domains;
   // Before the transports: they add their webhook routes while being built.
   http::HttpHandler handler([&domains] {

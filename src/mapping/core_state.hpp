@@ -208,12 +208,18 @@ class CoreState {
   BoundedMap<std::uint64_t, ItemsQuery> item_queries_{kMaxItemQueries};
   BoundedMap<std::uint64_t, Pending> iq_pending_{kMaxItemQueries};  // iqs a transport answers (RoomAdmin)
   std::deque<CommandSession> sessions_;  // oldest first
-  // Joins whose history the core gives (want_history), by "full JID\nroom".
+  // Joins whose history the core gives (want_history), by "full JID\nroom", until
+  // the self-presence, an error presence, or kJoinHistoryTtlMs (a join that never
+  // ended). Not a BoundedMap: a restart's rejoin burst must not evict joins, and
+  // keys are reused by every rejoin.
   struct HistoryWanted {
     std::optional<std::size_t> max;
     std::optional<std::int64_t> since_ms;
+    std::int64_t expires_ms = 0;
   };
-  BoundedMap<std::string, HistoryWanted> history_wanted_{kMaxItemQueries};
+  std::unordered_map<std::string, HistoryWanted> history_wanted_;
+  // An error presence from a room to a resource: its join ended (no history).
+  void join_failed(const std::string& full_jid, const std::string& peer);
   // The last line kept per "user\nroom": (archive_line, archive id), so every
   // copy of a line (one per resource) carries the one stanza-id.
   std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> last_line_;

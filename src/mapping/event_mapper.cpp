@@ -174,6 +174,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
     auto from = jid_for(p->peer, p->peer_resource);
     for (const auto& user : recipients(p->user, p->user_resource, p->peer, p->also_to)) {
       if (p->error) {
+        if (!p->user_resource.empty()) join_failed(user, p->peer);  // its history is not given
         // E.g. a nick collision (XEP-0045 §7.2.9): as if answering the user's presence.
         auto req = xmpp::make_presence(user, from);
         if (auto e = xmpp::make_error(req, condition_of(*p->error), p->status)) send(out, std::move(*e));

@@ -21,6 +21,8 @@ constexpr std::size_t kMaxHistoryOnJoin = 500;  // whatever a <history maxstanza
 constexpr std::size_t kMamPage = 50;            // XEP-0313 results per page when the request names no max
 constexpr std::size_t kMamPageMax = 250;        // ... and at most (XEP-0059 §2.1: the responder's limit)
 constexpr std::size_t kMaxLastLines = 10000;    // "user\nroom" entries remembered for stanza-ids
+constexpr std::size_t kMaxJoinsWaiting = 100000;  // joins between their presence and their self-presence
+constexpr std::int64_t kJoinHistoryTtlMs = 120'000;  // a join not welcomed by then has failed
 
 std::string key_of(std::string_view a, std::string_view b) {
   std::string k;
@@ -58,7 +60,13 @@ std::string CoreState::archived_id(const transport::InboundMessage& m) {
 
 void CoreState::want_history(const std::string& full_jid, transport::OutboundPresence& op) {
   if (!archive_ || !op.muc || !op.available) return;
-  history_wanted_.put(key_of(full_jid, op.peer), HistoryWanted{op.history_max, op.history_since_ms});
+  const std::int64_t now = clock_.unix_ms();
+  if (history_wanted_.size() >= kMaxJoinsWaiting)
+    std::erase_if(history_wanted_, [now](const auto& kv) { return kv.second.expires_ms <= now; });
+  // Still full: this join keeps the transport's own replay (what it kept in memory).
+  if (history_wanted_.size() >= kMaxJoinsWaiting) return;
+  history_wanted_[key_of(full_jid, op.peer)] =
+      HistoryWanted{op.history_max, op.history_since_ms, now + kJoinHistoryTtlMs};
   // What the transport kept while the user was away is in the archive too.
   op.history_max = 0;
   op.history_since_ms.reset();
@@ -66,12 +74,20 @@ void CoreState::want_history(const std::string& full_jid, transport::OutboundPre
 
 void CoreState::send_history(const std::string& full_jid, const std::string& peer, Effects& out) {
   if (!archive_) return;
-  auto wanted = history_wanted_.take(key_of(full_jid, peer));
-  if (!wanted) return;  // not a join of ours (a rejoin after a lost connection, a nick change)
+  auto it = history_wanted_.find(key_of(full_jid, peer));
+  // Not a join of ours (a rejoin after a lost connection, a nick change), or one
+  // that ended long ago without a welcome.
+  if (it == history_wanted_.end()) return;
+  const HistoryWanted wanted = it->second;
+  history_wanted_.erase(it);
+  if (wanted.expires_ms <= clock_.unix_ms()) return;
   ArchiveQuery q;
   q.last = true;
-  q.max = std::min(wanted->max.value_or(cfg_.history_on_join), kMaxHistoryOnJoin);
-  q.start_ms = wanted->since_ms;
+  // XEP-0045 §7.2.15: no <history/> limit at all -> the configured number; a
+  // `since`/`seconds` alone -> all of that time (at most kMaxHistoryOnJoin).
+  const std::size_t unasked = wanted.since_ms ? kMaxHistoryOnJoin : cfg_.history_on_join;
+  q.max = std::min(wanted.max.value_or(unasked), kMaxHistoryOnJoin);
+  q.start_ms = wanted.since_ms;
   if (q.max == 0) return;
   const auto bare = full_jid.substr(0, full_jid.find('/'));
   const auto room = jid_for(peer);
@@ -88,6 +104,10 @@ void CoreState::send_history(const std::string& full_jid, const std::string& pee
     t.stanza_id_by = room;
     out.push_back(SendXml{xmpp::message_text(t)});
   }
+}
+
+void CoreState::join_failed(const std::string& full_jid, const std::string& peer) {
+  if (!history_wanted_.empty()) history_wanted_.erase(key_of(full_jid, peer));
 }
 
 void CoreState::mam(const xmpp::Stanza& s, const xmpp::Jid& from, const std::string& peer, const pugi::xml_node& q,
@@ -119,7 +139,18 @@ void CoreState::mam(const xmpp::Stanza& s, const xmpp::Jid& from, const std::str
   auto stricter = [](std::optional<std::int64_t>& bound, std::int64_t v, bool lower) {
     bound = !bound ? v : (lower ? std::max(*bound, v) : std::min(*bound, v));
   };
-  if (auto form = xmpp::find_form(q)) {
+  std::optional<xmpp::DataForm> form = xmpp::find_form(q);
+  if (form) {
+    // XEP-0313 §4.1.1: a field the server does not know is feature-not-implemented
+    // (an `ids` fetch or a full-text search must not get the whole archive instead).
+    for (const auto& f : form->fields) {
+      if (f.var == "FORM_TYPE" || f.var == "with" || f.var == "start" || f.var == "end" || f.var == "after-id" ||
+          f.var == "before-id")
+        continue;
+      return error(out, s, xmpp::Condition::FeatureNotImplemented, "This archive cannot filter on " + f.var + ".");
+    }
+    if (const auto ft = form->form_type(); !ft.empty() && ft != xmpp::ns::mam)
+      return error(out, s, xmpp::Condition::BadRequest, "Not a XEP-0313 (urn:xmpp:mam:2) form.");
     for (auto [var, into] : {std::pair{"start", &aq.start_ms}, std::pair{"end", &aq.end_ms}}) {
       const auto v = form->value(var);
       if (v.empty()) continue;
@@ -183,7 +214,10 @@ void CoreState::mam(const xmpp::Stanza& s, const xmpp::Jid& from, const std::str
     xmpp::append_text(set, "first", std::to_string(page.lines.front().id));
     xmpp::append_text(set, "last", std::to_string(page.lines.back().id));
   }
-  xmpp::append_text(set, "count", std::to_string(page.count));
+  // <count/> is of the result set; the form's after-id/before-id narrow that set
+  // and the store counts without them: then no count (it is optional, XEP-0059).
+  if (!form || (form->value("after-id").empty() && form->value("before-id").empty()))
+    xmpp::append_text(set, "count", std::to_string(page.count));
   send(out, std::move(reply));
 }
 

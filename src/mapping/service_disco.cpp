@@ -77,7 +77,7 @@ void CoreState::peer_disco_info(const xmpp::Stanza& s, const transport::PeerInfo
   if (!info.name.empty()) id.append_attribute("name").set_value(xmpp::sanitize_text(info.name).c_str());
   add_feature(q, xmpp::ns::disco_info);
   for (const auto& f : info.features) add_feature(q, f);
-  if (archive_ && info.category == "conference") {
+  if (archive_ && info.category == "conference" && info.type == "text") {  // a room (not an IRC server)
     add_feature(q, xmpp::ns::mam);  // XEP-0313 §7: the room's archive (the asker's own)
     add_feature(q, xmpp::ns::sid);  // its lines carry stanza-ids (XEP-0359)
   }

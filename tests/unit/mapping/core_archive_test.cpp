@@ -282,3 +282,79 @@ TEST_CASE("rooms advertise XEP-0313 and stanza-ids only with an archive; <remove
          "<query xmlns='jabber:iq:register'><remove/></query></iq>");
   CHECK(read_mam(h.mam("alice@example.org/pc", "")).bodies.empty());
 }
+
+TEST_CASE("history on join: since alone is all of that time; joins pending in a burst all get theirs; failed or "
+          "stale joins none") {
+  ArchiveHarness h;
+  h.cfg.history_on_join = 3;
+  for (int i = 1; i <= 30; ++i) {
+    h.line(static_cast<std::uint64_t>(i), "bob", "m" + std::to_string(i), {""});
+    h.clock.advance(std::chrono::seconds(1));
+  }
+  auto join = [&](const std::string& res, const std::string& history) {
+    h.send("<presence from='alice@example.org/" + res + "' to='room@mqtt.example.org/alice'>"
+           "<x xmlns='http://jabber.org/protocol/muc'>" + history + "</x></presence>");
+  };
+  auto welcome = [&](const std::string& res) {
+    transport::PresenceUpdate self;
+    self.user = kAlice;
+    self.user_resource = res;
+    self.peer = "room";
+    self.peer_resource = "alice";
+    self.muc = transport::MucPresence{.codes = {110}};
+    return h.event(self).stanzas.size() - 1;
+  };
+  join("phone", "<history seconds='3600'/>");
+  CHECK(welcome("phone") == 30);  // not cut to history_on_join (3): the client asked for a time
+  join("phone", "");
+  CHECK(welcome("phone") == 3);
+
+  // A restart's rejoin burst: far more joins waiting than any page of anything.
+  for (int i = 0; i < 1500; ++i) join("r" + std::to_string(i), "<history maxstanzas='2'/>");
+  CHECK(welcome("r0") == 2);
+  CHECK(welcome("r1499") == 2);
+
+  // A join refused (e.g. nick in use): no history for a later self-presence.
+  join("tablet", "<history maxstanzas='2'/>");
+  transport::PresenceUpdate refused;
+  refused.user = kAlice;
+  refused.user_resource = "tablet";
+  refused.peer = "room";
+  refused.error = transport::Failure::Conflict;
+  h.event(refused);
+  CHECK(welcome("tablet") == 0);
+  // A join never welcomed for minutes has failed: a later 110 (a nick change) brings none.
+  join("watch", "<history maxstanzas='2'/>");
+  h.clock.advance(std::chrono::minutes(3));
+  CHECK(welcome("watch") == 0);
+}
+
+TEST_CASE("XEP-0313: unknown form fields are feature-not-implemented; count only for the whole result set; "
+          "IRC servers do not advertise an archive") {
+  ArchiveHarness h;
+  for (int i = 1; i <= 3; ++i) h.line(static_cast<std::uint64_t>(i), "bob", "m" + std::to_string(i), {"pc"});
+  auto form = [](const std::string& fields) {
+    return "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value>"
+           "</field>" + fields + "</x>";
+  };
+  for (const char* var : {"ids", "{urn:xmpp:fulltext:0}fulltext", "include-groupchat"}) {
+    auto out = h.mam("alice@example.org/pc", form(std::string("<field var='") + var + "'><value>1</value></field>"));
+    CAPTURE(var);
+    CHECK(error_condition(out.only()) == "feature-not-implemented");
+  }
+  auto all = read_mam(h.mam("alice@example.org/pc", ""));
+  REQUIRE(all.ids.size() == 3);
+  auto after = read_mam(h.mam("alice@example.org/pc", form("<field var='after-id'><value>" + all.ids[0] +
+                                                           "</value></field>")));
+  CHECK(after.bodies == std::vector<std::string>{"m2", "m3"});
+  CHECK(after.count.empty());  // the store's count would include m1
+  CHECK(all.count == "3");
+
+  h.tr.peer_info_of = [](std::string_view peer) -> std::optional<transport::PeerInfo> {
+    return transport::PeerInfo{"conference", peer == "room" ? "text" : "irc", std::string(peer), {}};
+  };
+  auto server = h.send("<iq type='get' id='d1' from='alice@example.org/pc' to='irc.server@mqtt.example.org'>"
+                       "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  CHECK_FALSE(server.only().child("query", xmpp::ns::disco_info).find_child_by_attribute("feature", "var",
+                                                                                           "urn:xmpp:mam:2"));
+}
