@@ -59,17 +59,7 @@ constexpr const char* kCountFiltered =
 std::unique_ptr<SqliteArchive> SqliteArchive::open(const std::string& path, std::string& error) {
   std::unique_ptr<SqliteArchive> a(new SqliteArchive());
   const bool in_memory = path == ":memory:";
-  if (!in_memory) {
-    std::filesystem::path p(path);
-    if (p.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(p.parent_path(), ec);
-      if (ec) {
-        error = "cannot create directory " + p.parent_path().string() + ": " + ec.message();
-        return nullptr;
-      }
-    }
-  }
+  if (!sqlite::create_parent_directories(path, error)) return nullptr;
   if (!a->db_.open(path, error)) return nullptr;
   std::string why;
   if (!a->init(in_memory, why)) {
@@ -88,25 +78,10 @@ bool SqliteArchive::init(bool in_memory, std::string& error) {
     error = db_.error();
     return false;
   }
-  if (!in_memory) {
-    Query q = db_.query("PRAGMA journal_mode = WAL");
-    if (!q) {
-      error = db_.error();
-      return false;
-    }
-    if (q->step() != SQLITE_ROW) {
-      db_.capture_error("cannot enable WAL");
-      error = db_.error();
-      return false;
-    }
-    if (q->text(0) != "wal") {
-      error = "cannot enable WAL (journal_mode is " + q->text(0) + ")";
-      return false;
-    }
-  }
   // WAL + NORMAL: a flushed line survives kill -9 of the process; no fsync per
   // commit (only at checkpoints).
-  if (!db_.exec("PRAGMA synchronous = NORMAL") || !db_.exec(kSchema)) {
+  if (!sqlite::use_wal(db_, in_memory, error)) return false;
+  if (!db_.exec(kSchema)) {
     error = db_.error();
     return false;
   }

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -306,6 +307,40 @@ bool RecordLog::clear() {
   if (fd_ < 0) return false;
   if (::ftruncate(fd_, 0) != 0) return false;
   size_ = 0;
+  return true;
+}
+
+// ---- file set-up shared by the registry and the archive ----
+
+bool create_parent_directories(const std::string& path, std::string& error) {
+  if (path == ":memory:") return true;
+  std::filesystem::path p(path);
+  if (!p.has_parent_path()) return true;
+  std::error_code ec;
+  std::filesystem::create_directories(p.parent_path(), ec);
+  if (ec) {
+    error = "cannot create directory " + p.parent_path().string() + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+bool use_wal(Db& db, bool in_memory, std::string& error) {
+  if (!in_memory) {
+    Query q = db.query("PRAGMA journal_mode = WAL");
+    if (!q || q->step() != SQLITE_ROW) {
+      error = "cannot enable WAL: " + db.error();
+      return false;
+    }
+    if (q->text(0) != "wal") {
+      error = "cannot enable WAL (journal_mode is " + q->text(0) + ")";
+      return false;
+    }
+  }
+  if (!db.exec("PRAGMA synchronous = NORMAL")) {
+    error = db.error();
+    return false;
+  }
   return true;
 }
 

@@ -117,6 +117,14 @@ class Db {
   std::string error_;
 };
 
+// Creates the parent directories of a database file path (none for ":memory:" or
+// a bare name); false with error set when that fails.
+bool create_parent_directories(const std::string& path, std::string& error);
+// PRAGMA journal_mode = WAL, then synchronous = NORMAL (a commit survives kill -9
+// of the process, not power loss; fsync only at checkpoints). `in_memory`: only
+// the synchronous setting. False with error set.
+bool use_wal(Db& db, bool in_memory, std::string& error);
+
 // BEGIN IMMEDIATE ... COMMIT; rolls back on scope exit unless committed.
 // Not nestable (the registry never nests them).
 class Transaction {

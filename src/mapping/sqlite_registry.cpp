@@ -36,23 +36,10 @@ bool configure(sqlite::Db& db, bool in_memory, std::string& error) {
       error = db.error();
       return false;
     }
-    Query q = db.query("PRAGMA journal_mode = WAL");
-    if (!q || q->step() != SQLITE_ROW) {
-      error = "cannot enable WAL: " + db.error();
-      return false;
-    }
-    if (q->text(0) != "wal") {
-      error = "cannot enable WAL (journal_mode is " + q->text(0) + ")";
-      return false;
-    }
   }
   // WAL + NORMAL: commits are durable against a crash of the process (kill -9),
   // not against power loss of the last transactions; fsync only at checkpoint.
-  if (!db.exec("PRAGMA synchronous = NORMAL")) {
-    error = db.error();
-    return false;
-  }
-  return true;
+  return sqlite::use_wal(db, in_memory, error);
 }
 
 }  // namespace
@@ -67,16 +54,8 @@ std::unique_ptr<SqliteRegistry> SqliteRegistry::open(const std::string& path, st
     r->clock_ = r->own_clock_.get();
   }
   const bool in_memory = path == ":memory:";
+  if (!sqlite::create_parent_directories(path, error)) return nullptr;
   if (!in_memory) {
-    std::filesystem::path p(path);
-    if (p.has_parent_path()) {
-      std::error_code ec;
-      std::filesystem::create_directories(p.parent_path(), ec);
-      if (ec) {
-        error = "cannot create directory " + p.parent_path().string() + ": " + ec.message();
-        return nullptr;
-      }
-    }
     const std::string lock_path = path + ".lock";
     // SPEC §5: a second instance on the same file is refused with a clear error.
     switch (r->lock_.acquire(lock_path, error)) {
