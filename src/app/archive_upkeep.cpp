@@ -61,10 +61,10 @@ void ArchiveUpkeep::tick() {
 void ArchiveUpkeep::prune() {
   for (const auto& c : cfg_->components) {
     if (c.kind != "irc") continue;
-    // archive_days = 0: everything of the domain goes (before the end of time, keep none).
+    // archive_days = 0: everything of the domain goes (keep none; no age pass needed).
     const auto n = keeps_archive(c) ? archive_->prune(c.domain, clock_->unix_ms() - c.archive_days * kDayMs,
                                                       static_cast<std::size_t>(c.archive_max_lines))
-                                    : archive_->prune(c.domain, std::numeric_limits<std::int64_t>::max(), 0);
+                                    : archive_->prune(c.domain, std::numeric_limits<std::int64_t>::min(), 0);
     if (n) log::get(c.domain)->info("archive: {} lines past retention dropped", n);
   }
 }

@@ -120,6 +120,9 @@ class CoreState {
   std::uint64_t next_ref() { return next_ref_++; }
   // "escaped(to_localpart(peer))@domain[/resource]"
   std::string jid_for(const std::string& peer, const std::string& resource = {});
+  // "bare[/resource]" for a JID jid_for already made: many occupants of one room
+  // without a registry look-up each.
+  static std::string with_resource(std::string bare, const std::string& resource);
   // The legacy id a JID localpart (escaped, as on the wire) addresses; nullopt = jid-malformed.
   std::optional<std::string> peer_for(const std::string& localpart);
   void send(Effects& out, xmpp::Stanza s);

@@ -65,9 +65,13 @@ std::string CoreState::jid_for(const std::string& peer, const std::string& resou
   std::string jid = local;
   if (!jid.empty()) jid.append("@");
   jid.append(cfg_.domain);
+  return with_resource(std::move(jid), resource);
+}
+
+std::string CoreState::with_resource(std::string bare, const std::string& resource) {
   // A resource may come from the legacy side (an IRC nick): make it valid XML text.
-  if (!resource.empty()) jid.append("/").append(xmpp::sanitize_text(resource));
-  return jid;
+  if (!resource.empty()) bare.append("/").append(xmpp::sanitize_text(resource));
+  return bare;
 }
 
 std::optional<std::string> CoreState::peer_for(const std::string& localpart) {

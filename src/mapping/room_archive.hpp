@@ -62,7 +62,8 @@ class RoomArchive {
   // Writes what is buffered, in one transaction.
   virtual void flush() = 0;
   // Retention: drops the domain's lines older than `before_ms`, and all but the
-  // newest `keep` of each (user, room). Returns how many were dropped.
+  // newest `keep` of each (user, room) (keep 0: all of them; before_ms INT64_MIN:
+  // no age pass). Returns how many were dropped.
   virtual std::size_t prune(std::string_view domain, std::int64_t before_ms, std::size_t keep) = 0;
 };
 

@@ -92,7 +92,7 @@ void CoreState::send_history(const std::string& full_jid, const std::string& pee
   const auto bare = full_jid.substr(0, full_jid.find('/'));
   const auto room = jid_for(peer);
   for (const auto& line : archive_->query(cfg_.domain, bare, peer, q).lines) {
-    const auto from = jid_for(peer, line.nick);
+    const auto from = with_resource(room, line.nick);
     const auto id = next_id();
     const auto stanza_id = std::to_string(line.id);
     const auto stamp = civil::iso8601_ms(line.at_ms);
@@ -200,7 +200,7 @@ void CoreState::mam(const xmpp::Stanza& s, const xmpp::Jid& from, const std::str
     auto fwd = xmpp::append(result, "forwarded", xmpp::ns::forward);
     xmpp::append(fwd, "delay", xmpp::ns::delay).append_attribute("stamp").set_value(civil::iso8601_ms(line.at_ms).c_str());
     auto inner = xmpp::append(fwd, "message", xmpp::ns::client);
-    inner.append_attribute("from").set_value(jid_for(peer, line.nick).c_str());
+    inner.append_attribute("from").set_value(with_resource(room, line.nick).c_str());
     inner.append_attribute("type").set_value("groupchat");
     inner.append_attribute("id").set_value(std::to_string(line.id).c_str());
     xmpp::append_text(inner, "body", line.body);

@@ -246,15 +246,23 @@ bool SqliteArchive::holds(std::string_view domain, std::string_view user, std::s
   return false;
 }
 
+bool SqliteArchive::run(Query& q, std::string_view what) {
+  if (!q) return log_failure(what), false;
+  int rc;
+  while ((rc = q->step()) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE) {
+    db_.capture_error(what);
+    return log_failure(what), false;
+  }
+  return true;
+}
+
 void SqliteArchive::remove_user(std::string_view domain, std::string_view user) {
   flush();
   Query q = db_.query("DELETE FROM room_archive WHERE domain = ?1 AND user = ?2");
-  if (!q) return log_failure("archive remove_user");
-  q.bind(domain, user);
-  if (q->step() != SQLITE_DONE) {
-    db_.capture_error("archive remove_user");
-    log_failure("archive remove_user");
-  }
+  if (q) q.bind(domain, user);
+  run(q, "archive remove_user");
 }
 
 std::size_t SqliteArchive::prune(std::string_view domain, std::int64_t before_ms, std::size_t keep) {
@@ -262,31 +270,19 @@ std::size_t SqliteArchive::prune(std::string_view domain, std::int64_t before_ms
   sqlite::Transaction tx(db_);
   if (!tx.ok()) return log_failure("archive prune"), 0;
   std::size_t dropped = 0;
-  // Runs a statement to completion; false (logged) on error.
-  auto run = [&](Query& q) {
-    if (!q) return log_failure("archive prune"), false;
-    int rc;
-    while ((rc = q->step()) == SQLITE_ROW) {
-    }
-    if (rc != SQLITE_DONE) {
-      db_.capture_error("archive prune");
-      return log_failure("archive prune"), false;
-    }
-    return true;
-  };
 
   // By age: one pass over the domain's index entries (at_ms is in the index).
   if (before_ms != kMinI64) {
     Query q = db_.query("DELETE FROM room_archive WHERE domain = ?1 AND at_ms < ?2");
     if (q) q.bind(domain, before_ms);
-    if (!run(q)) return 0;
+    if (!run(q, "archive prune")) return 0;
     dropped += static_cast<std::size_t>(db_.changes());
   }
 
   if (keep == 0) {
     Query q = db_.query("DELETE FROM room_archive WHERE domain = ?1");
     if (q) q.bind(domain);
-    if (!run(q)) return 0;
+    if (!run(q, "archive prune")) return 0;
     dropped += static_cast<std::size_t>(db_.changes());
   } else if (keep <= static_cast<std::size_t>(kMaxI64)) {
     // By count, per (user, room): walk the distinct pairs on the index (one
@@ -332,7 +328,7 @@ std::size_t SqliteArchive::prune(std::string_view domain, std::int64_t before_ms
       }
       Query d = db_.query("DELETE FROM room_archive WHERE domain = ?1 AND user = ?2 AND room = ?3 AND id < ?4");
       if (d) d.bind(domain, std::string_view(user), std::string_view(room), oldest_kept);
-      if (!run(d)) return 0;
+      if (!run(d, "archive prune")) return 0;
       dropped += static_cast<std::size_t>(db_.changes());
     }
   }

@@ -79,6 +79,8 @@ class SqliteArchive final : public RoomArchive {
   bool init(bool in_memory, std::string& error);
   bool reserve_ids();
   void log_failure(std::string_view what);
+  // Steps a statement to its end; false (logged) when it fails.
+  bool run(sqlite::Query& q, std::string_view what);
   std::size_t count(std::string_view domain, std::string_view user, std::string_view room, const ArchiveQuery& q);
 
   sqlite::Db db_;

@@ -310,7 +310,7 @@ TEST_CASE("history on join: since alone is all of that time; joins pending in a 
   CHECK(welcome("phone") == 3);
 
   // A restart's rejoin burst: far more joins waiting than any page of anything.
-  for (int i = 0; i < 1500; ++i) join("r" + std::to_string(i), "<history maxstanzas='2'/>");
+  for (int i = 0; i < 1500; ++i) join(std::to_string(i).insert(0, 1, 'r'), "<history maxstanzas='2'/>");
   CHECK(welcome("r0") == 2);
   CHECK(welcome("r1499") == 2);
 
