@@ -23,21 +23,19 @@ Usage: /usr/bin/python3 bench/bench_e2e.py [--messages N] [--roundtrips R]
        [--window W] [--repeat K] [--body-size B] [--no-null]
 Env:   SWITCHBOARD_BIN (default /work/main/build/switchboard; needs -DSB_TEST_TRANSPORT=ON)
 """
-import hashlib
 import os
 import re
-import socket
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # benchlib puts tests/e2e on sys.path.
-from benchlib import (NS_STREAM, BenchProsody, Path, XmppEnd, bench_args, chat_stanzas,  # noqa: E402
+from benchlib import (BenchProsody, Path, RawComponent, XmppEnd, bench_args, chat_stanzas,  # noqa: E402
                       cpu_table, lat_cells, load_average, machine, measure, pct, registered_client, require_binary,
                       run_bench, runs_line, vm_hwm_kib)
 from harness import util  # noqa: E402
-from harness.servers import COMPONENTS, GW_DOMAIN, HOST, PASSWORD  # noqa: E402
+from harness.servers import COMPONENTS, GW_DOMAIN, PASSWORD  # noqa: E402
 from harness.switchboard import Switchboard, binary  # noqa: E402
 
 NULL_DOMAIN = "null.localhost"
@@ -49,20 +47,8 @@ IDLE_LIMIT = 30.0        # seconds without any progress before a run is declared
 def null_component(port, domain, secret):
     """Connects as component `domain`; answers every <message> with its body, from
     echo@domain to the sender's bare JID, as switchboard's loopback echo does."""
-    s = socket.create_connection((HOST, port))
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    s.sendall(f"<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
-              f"xmlns:stream='{NS_STREAM}' to='{domain}'>".encode())
-    buf = b""
-    while not re.search(rb"<stream:stream[^>]*>", buf):
-        buf += s.recv(4096)
-    sid = re.search(rb"\bid=['\"]([^'\"]+)['\"]", re.search(rb"<stream:stream[^>]*>", buf).group(0)).group(1)
-    s.sendall(f"<handshake>{hashlib.sha1(sid + secret.encode()).hexdigest()}</handshake>".encode())
-    while b"<handshake" not in buf:  # XEP-0114 §3: an empty <handshake/> means accepted
-        data = s.recv(4096)
-        if not data or b"<stream:error" in data:
-            sys.exit(f"null component: handshake refused: {data!r}")
-        buf += data
+    s = RawComponent(port, domain, secret).sock
+    s.settimeout(None)  # idle between runs for as long as the bench takes
     print("null component: ready", flush=True)
     buf = b""
     frm = re.compile(rb"\bfrom=['\"]([^'\"/]+)")

@@ -63,7 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # benchlib puts tests/e2e on sys.path.
-from benchlib import (BenchProsody, End, Path, RawClient, Stuck, XmppEnd, bench_args, body_text,  # noqa: E402
+from benchlib import (BenchProsody, End, Path, RawClient, RawComponent, Stuck, XmppEnd, bench_args, body_text,  # noqa: E402
                       chat_stanzas, cpu_table, dpkg_version, lat_cells, latencies, load_average, machine, measure,
                       run_bench, runs_line, settle, version_of, vm_rss_kib)
 from harness import util  # noqa: E402
@@ -297,6 +297,7 @@ class SwitchboardGw(Gateway):
         self.history = self.memory = archive  # the archive-off run skips the memory phase
         self.name = "switchboard" if archive else "switchboard, archive off"
         self.short, self.domain = "switchboard" if archive else "switchboard-noarchive", IRC_DOMAIN
+        self.secret = IRC_SECRET
         block = "\n".join([
             "[[irc]]", f"domain = {toml_str(IRC_DOMAIN)}", f"secret = {toml_str(IRC_SECRET)}",
             'allow = ["*@localhost"]', "grace_seconds = 1", "flood_per_second = 0", "reconnect_max_seconds = 5",
@@ -327,7 +328,7 @@ class BiboumiGw(Gateway):
         tag = "on" if history else "off"
         self.name = f"Biboumi, history {tag}"
         self.short = f"biboumi-{tag}"
-        self.domain = BIB_DOMAIN
+        self.domain, self.secret = BIB_DOMAIN, BIB_SECRET
         self.server, self.ircd, self.proc = server, ircd, None
         self.cfg = os.path.join(workdir, f"biboumi-{tag}.cfg")
         self.log_path = os.path.join(workdir, f"biboumi-{tag}.log")
@@ -524,6 +525,11 @@ def bench(args, workdir, stack):
                 wait_users(obs, baseline, 15)
             except (Stuck, RuntimeError, OSError) as e:
                 notes.append(f"after {gw.name}: {e}")
+        if res.get("in_sample"):
+            try:
+                same_stanza_ceiling(gw, res, server, args, xe, [ae, be], pid)
+            except (Stuck, RuntimeError, OSError) as e:
+                notes.append(f"Prosody alone with {gw.name}'s stanzas: not measured: {e}")
     report(args, results, gws, notes, time.monotonic() - t_start)
 
 
@@ -533,6 +539,35 @@ def measure_path(path, make, args, sender, receiver, others, **kwargs):
     bench to many minutes (the table shows the smaller count)."""
     measure(path, make, args, sender, receiver, others, warmup=200, path_budget=args.path_budget,
             stall=STALL_LIMIT, **kwargs)
+
+
+def room_line_as_received(irc, client, size):
+    """One channel line from IRC as the XMPP client receives it: the gateway's
+    stanza for IRC → XMPP, after Prosody (the template of same_stanza_ceiling)."""
+    irc.send(f"PRIVMSG {CHAN} :{body_text(0, size, 'sample', mark='BNCS')}\r\n")
+    client.buf = b""
+    client.sock.settimeout(10)
+    return client._read_match(rb"<message\b(?:(?!<message\b).)*?>BNCS.*?</message>")
+
+
+def same_stanza_ceiling(gw, res, server, args, xe, others, pid):
+    """Prosody alone carrying exactly the gateway's IRC → XMPP stanzas (its sample,
+    each with the bench's body) from a raw component on the gateway's domain to the
+    client: what Prosody can do with that traffic when nothing else runs. A gateway's
+    stanza is dearer for Prosody than the client ceiling's (more elements: ids,
+    XEP-0359), so this is the ceiling that tells whether the gateway or Prosody
+    limits the path. Measured after the gateway stopped (one connection per domain)."""
+    # Without the xml:lang Prosody adds on delivery: not part of what the gateway sent.
+    sample = re.sub(rb" xml:lang=(['\"])[^'\"]*\\1", b"", res["in_sample"], count=1)
+    body = re.search(rb"<body>(.*?)</body>", sample, re.S).group(1)
+    comp = RawComponent(server.component_port, gw.domain, gw.secret)
+    try:
+        p = res["paths"]["in_same"] = Path(f"Prosody alone: component → client, {gw.name}'s stanzas",
+                                           f"{gw.short} stanzas", {"prosody": pid["prosody"]})
+        measure_path(p, lambda n, t: [sample.replace(body, body_text(i, args.body_size, "z" + t).encode())
+                                      for i in range(n)], args, XmppEnd(comp), xe, others)
+    finally:
+        comp.close()
 
 
 def run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, all_x, pid, res):
@@ -562,6 +597,8 @@ def run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, al
     measure_path(p, lambda n, t: groupchats(room, n, args.body_size, "o" + t), args, xe, ae, [be])
     p = paths["in"] = Path("IRC → XMPP", "IRC → XMPP", pids)
     measure_path(p, lambda n, t: privmsgs(CHAN, n, args.body_size, "i" + t), args, ae, xe, [be])
+    res["in_sample"] = room_line_as_received(a, u0, args.body_size)
+    settle(all_x + [ae, be], 0.2)
     rt = paths["rt"] = Path("round trip", "round trip", {})
     echo_a = IrcEnd(a, echo_to=CHAN)
     latencies(rt, lambda n, t: groupchats(room, n, args.body_size, t, mark="BNCQ"), args, xe, xe, [echo_a, be],
@@ -627,6 +664,8 @@ def report(args, results, gws, notes, elapsed):
         if p is not None:
             print(f"| {gw.name}: XMPP → gateway → IRC (answers) → gateway → XMPP | {lat_cells(p)} | {len(p.lat)} |")
 
+    same_stanza_report(gws, results, ceil, rate, fmt_rate)
+
     rows = [("IRC ceiling", ceil["irc"]), ("XMPP ceiling", ceil["xmpp"])]
     for gw in gws:
         res = results.get(gw.short)
@@ -634,6 +673,9 @@ def report(args, results, gws, notes, elapsed):
             p = res["paths"].get(key) if res else None
             if p is not None:
                 rows.append((f"{gw.name}: {label}", p))
+        p = res["paths"].get("in_same") if res else None
+        if p is not None:
+            rows.append((f"Prosody alone with {gw.name}'s IRC → XMPP stanzas", p))
     cols = [("gateway", "gateway"), ("prosody", "Prosody"), ("ngircd", "ngIRCd"), ("client", "bench client (Python)")]
     print("\n## CPU ms per 1000 messages (throughput runs)\n")
     cpu_table(rows, cols)
@@ -675,6 +717,36 @@ def report(args, results, gws, notes, elapsed):
         print("\nnotes:\n" + "\n".join(f"- {n}" for n in notes))
     print("\n" + runs_line([(f"{k}/{pk}", p) for k, res in results.items() for pk, p in res["paths"].items()]))
     print(f"load average at the end: {load_average()}; bench took {elapsed:.0f} s")
+
+
+def same_stanza_report(gws, results, ceil, rate, fmt_rate):
+    rows = []
+    for gw in gws:
+        res = results.get(gw.short)
+        same = res["paths"].get("in_same") if res else None
+        got = res["paths"].get("in") if res else None
+        if same is None or got is None:
+            continue
+        r_same, r_got = rate(same), rate(got)
+        ratio = f"{r_got / r_same:.2f}" if r_same and r_got else "—"
+        pc = [f"{p.cpu['prosody']:.1f}" if p.cpu.get("prosody") is not None else "—" for p in (same, got)]
+        rows.append(f"| {gw.name} | {fmt_rate(same)} | {pc[0]} | {fmt_rate(got)} | {pc[1]} | {ratio} |")
+    if not rows:
+        return
+    pceil = ceil["xmpp"].cpu.get("prosody")
+    print("\n## IRC → XMPP against Prosody alone carrying the same stanzas\n")
+    print("Each gateway's own room-line stanza (taken from what the client received) sent by a raw component on "
+          "its domain, after the gateway stopped: the most Prosody can deliver of that traffic. Prosody CPU per "
+          "1000 messages in the XMPP ceiling (client → client): " +
+          (f"{pceil:.1f} ms." if pceil is not None else "—."))
+    print("\n| gateway | Prosody alone, its stanzas: msg/s | Prosody ms/1000 | gateway IRC → XMPP msg/s | "
+          "Prosody ms/1000 | ratio to Prosody alone |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    for gw in gws:
+        res = results.get(gw.short)
+        if res and res.get("in_sample"):
+            print(f"\n{gw.name}'s stanza: `{res['in_sample'].decode(errors='replace')}`")
 
 
 def memory_report(gws, results):

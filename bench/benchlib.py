@@ -13,6 +13,7 @@ e2e harness (tests/e2e/harness) is used read-only.
 import argparse
 import base64
 import contextlib
+import hashlib
 import os
 import re
 import select
@@ -260,6 +261,51 @@ class RawClient:
             self.sock.sendall(b"</stream:stream>")
         except OSError:
             pass
+        self.sock.close()
+
+
+class RawComponent:
+    """A XEP-0114 component over a plain TCP socket: stream and handshake, then raw
+    writes (`sock`). `attempts`: Prosody refuses a domain whose previous connection it
+    has not yet dropped (a gateway just stopped), so the handshake is retried."""
+
+    def __init__(self, port, domain, secret, attempts=20):
+        for attempt in range(attempts):
+            try:
+                self.sock = self._connect(port, domain, secret)
+                return
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.25)
+
+    @staticmethod
+    def _connect(port, domain, secret):
+        s = socket.create_connection((HOST, port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(f"<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
+                  f"xmlns:stream='{NS_STREAM}' to='{domain}'>".encode())
+        buf = b""
+        while not re.search(rb"<stream:stream[^>]*>", buf):
+            data = s.recv(4096)
+            if not data:
+                s.close()
+                raise RuntimeError(f"component {domain}: stream closed before its header")
+            buf += data
+        head = re.search(rb"<stream:stream[^>]*>", buf).group(0)
+        sid = re.search(rb"\bid=['\"]([^'\"]+)['\"]", head).group(1)
+        s.sendall(f"<handshake>{hashlib.sha1(sid + secret.encode()).hexdigest()}</handshake>".encode())
+        while b"<handshake" not in buf:  # XEP-0114 §3: an empty <handshake/> means accepted
+            data = s.recv(4096)
+            if not data or b"<stream:error" in data:
+                s.close()
+                raise RuntimeError(f"component {domain}: handshake refused: {data!r}")
+            buf += data
+        return s
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.sendall(b"</stream:stream>")
         self.sock.close()
 
 
