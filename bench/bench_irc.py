@@ -63,9 +63,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # benchlib puts tests/e2e on sys.path.
-from benchlib import (BenchProsody, End, Path, RawClient, RawComponent, Stuck, XmppEnd, bench_args, body_text,  # noqa: E402
+from benchlib import (BenchProsody, End, Path, RawClient, Stuck, XmppEnd, bench_args, body_text,  # noqa: E402
                       chat_stanzas, cpu_table, dpkg_version, lat_cells, latencies, load_average, machine, measure,
-                      run_bench, runs_line, settle, version_of, vm_rss_kib)
+                      received_message, run_bench, runs_line, same_stanzas, settle, version_of, vm_rss_kib)
 from harness import util  # noqa: E402
 from harness.ngircd import OPER_NAME, OPER_PASSWORD, Ngircd  # noqa: E402
 from harness.servers import COMPONENTS, HOST, IRC_DOMAIN, IRC_SECRET, PASSWORD, XMPP_DOMAIN  # noqa: E402
@@ -543,31 +543,17 @@ def measure_path(path, make, args, sender, receiver, others, **kwargs):
 
 def room_line_as_received(irc, client, size):
     """One channel line from IRC as the XMPP client receives it: the gateway's
-    stanza for IRC → XMPP, after Prosody (the template of same_stanza_ceiling)."""
+    stanza for IRC → XMPP (the template of same_stanza_ceiling)."""
     irc.send(f"PRIVMSG {CHAN} :{body_text(0, size, 'sample', mark='BNCS')}\r\n")
-    client.buf = b""
-    client.sock.settimeout(10)
-    return client._read_match(rb"<message\b(?:(?!<message\b).)*?>BNCS.*?</message>")
+    return received_message(client, b"BNCS")
 
 
 def same_stanza_ceiling(gw, res, server, args, xe, others, pid):
-    """Prosody alone carrying exactly the gateway's IRC → XMPP stanzas (its sample,
-    each with the bench's body) from a raw component on the gateway's domain to the
-    client: what Prosody can do with that traffic when nothing else runs. A gateway's
-    stanza is dearer for Prosody than the client ceiling's (more elements: ids,
-    XEP-0359), so this is the ceiling that tells whether the gateway or Prosody
-    limits the path. Measured after the gateway stopped (one connection per domain)."""
-    # Without the xml:lang Prosody adds on delivery: not part of what the gateway sent.
-    sample = re.sub(rb" xml:lang=(['\"])[^'\"]*\\1", b"", res["in_sample"], count=1)
-    body = re.search(rb"<body>(.*?)</body>", sample, re.S).group(1)
-    comp = RawComponent(server.component_port, gw.domain, gw.secret)
-    try:
-        p = res["paths"]["in_same"] = Path(f"Prosody alone: component → client, {gw.name}'s stanzas",
-                                           f"{gw.short} stanzas", {"prosody": pid["prosody"]})
-        measure_path(p, lambda n, t: [sample.replace(body, body_text(i, args.body_size, "z" + t).encode())
-                                      for i in range(n)], args, XmppEnd(comp), xe, others)
-    finally:
-        comp.close()
+    """Prosody alone carrying exactly the gateway's IRC → XMPP stanzas (benchlib.same_stanzas)."""
+    p = res["paths"]["in_same"] = Path(f"Prosody alone: component → client, {gw.name}'s stanzas",
+                                       f"{gw.short} stanzas", {"prosody": pid["prosody"]})
+    same_stanzas(p, res["in_sample"], server.component_port, gw.domain, gw.secret, args, xe, others,
+                 warmup=200, path_budget=args.path_budget, stall=STALL_LIMIT)
 
 
 def run_gateway(gw, args, sizes, u0, musers, a, b, obs, baseline, xe, ae, be, all_x, pid, res):

@@ -540,6 +540,33 @@ def measure(path, make, args, senders, receivers, others, *, window=None, warmup
     print(f"{path.short}: done ({fmt_rates(path.rates)} msg/s, {path.n} messages)", file=sys.stderr, flush=True)
 
 
+def received_message(client, mark):
+    """The next <message/> whose body starts with `mark`, as `client` (a RawClient)
+    receives it: a gateway's stanza after Prosody, the template of same_stanzas()."""
+    client.buf = b""
+    client.sock.settimeout(10)
+    return client._read_match(rb"<message\b(?:(?!<message\b).)*?>" + re.escape(mark) + rb".*?</message>")
+
+
+def same_stanzas(path, sample, port, domain, secret, args, receiver, others, **kwargs):
+    """Measures `path`: Prosody alone carrying exactly a gateway's stanza `sample`
+    (from received_message; each copy with the bench's body) from a raw component on
+    the gateway's domain to the client that received it: the most Prosody delivers of
+    that traffic with nothing else running. The client ceiling's bare
+    <message><body/></message> is cheaper for Prosody than a gateway's (ids, XEP-0359
+    elements), so this is the ceiling that says whether the gateway or Prosody limits
+    the path. Only one connection per domain: run it after the gateway stopped."""
+    # Without the xml:lang Prosody adds on delivery: not part of what the gateway sent.
+    sample = re.sub(rb" xml:lang=(['\"])[^'\"]*\\1", b"", sample, count=1)
+    body = re.search(rb"<body>(.*?)</body>", sample, re.S).group(1)
+    comp = RawComponent(port, domain, secret)
+    try:
+        measure(path, lambda n, t: [sample.replace(body, body_text(i, args.body_size, "z" + t).encode())
+                                    for i in range(n)], args, XmppEnd(comp), receiver, others, **kwargs)
+    finally:
+        comp.close()
+
+
 def latencies(path, make, args, senders, receivers, others, stall=10.0):
     """Round trips into path.lat: one message in flight on the first sender, each
     counted before the next is sent, until --roundtrips or --latency-budget s."""
