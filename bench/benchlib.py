@@ -548,18 +548,32 @@ def received_message(client, mark):
     return client._read_match(rb"<message\b(?:(?!<message\b).)*?>" + re.escape(mark) + rb".*?</message>")
 
 
-def same_stanzas(path, sample, port, domain, secret, args, receiver, others, **kwargs):
-    """Measures `path`: Prosody alone carrying exactly a gateway's stanza `sample`
-    (from received_message; each copy with the bench's body) from a raw component on
-    the gateway's domain to the client that received it: the most Prosody delivers of
-    that traffic with nothing else running. The client ceiling's bare
-    <message><body/></message> is cheaper for Prosody than a gateway's (ids, XEP-0359
-    elements), so this is the ceiling that says whether the gateway or Prosody limits
-    the path. Only one connection per domain: run it after the gateway stopped."""
+TWIN_SECRET = "twin-s3cret"
+
+
+def twin_domain(domain):
+    """A component domain as long as `domain` (same first-label length, same parent),
+    from which same_stanzas() sends a gateway's stanzas while the gateway stays
+    connected on its own: Prosody accepts from a component only its own domain."""
+    label, _, rest = domain.partition(".")
+    return "t" * len(label) + "." + rest
+
+
+def same_stanzas(path, sample, port, domain, args, receiver, others, **kwargs):
+    """Measures `path`: Prosody alone carrying a gateway's stanza `sample` (from
+    received_message), each copy with the bench's body, from a raw component to the
+    client that received it — the most Prosody delivers of that traffic. The client
+    ceiling's bare <message><body/></message> is cheaper for Prosody than a
+    gateway's (ids, XEP-0359 elements), so this is the ceiling that says whether the
+    gateway or Prosody limits the path. The component is twin_domain(domain) (in
+    Prosody's config with TWIN_SECRET; the stanza's `domain` becomes it, same length),
+    so it runs right after the gateway's own path, on a Prosody in the same state."""
+    twin = twin_domain(domain)
     # Without the xml:lang Prosody adds on delivery: not part of what the gateway sent.
-    sample = re.sub(rb" xml:lang=(['\"])[^'\"]*\\1", b"", sample, count=1)
+    sample = re.sub(rb" xml:lang=(['\"])[^'\"]*\1", b"", sample, count=1).replace(domain.encode(), twin.encode())
     body = re.search(rb"<body>(.*?)</body>", sample, re.S).group(1)
-    comp = RawComponent(port, domain, secret)
+    comp = RawComponent(port, twin, TWIN_SECRET)
+    path.sample = sample
     try:
         measure(path, lambda n, t: [sample.replace(body, body_text(i, args.body_size, "z" + t).encode())
                                     for i in range(n)], args, XmppEnd(comp), receiver, others, **kwargs)
