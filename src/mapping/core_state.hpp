@@ -22,38 +22,57 @@
 namespace sb::mapping::detail {
 
 // A map that forgets its oldest entries past `cap` (DESIGN.md: bounded everything
-// keyed by remote input).
+// keyed by remote input) and, with `max_age_ms`, entries older than that (checked
+// on put: memory held for answers that never come is given back by later traffic).
 template <class K, class V>
 class BoundedMap {
  public:
-  explicit BoundedMap(std::size_t cap) : cap_(cap) {}
-  void put(const K& k, V v) {
-    if (map_.insert_or_assign(k, std::move(v)).second) order_.push_back(k);
-    while (map_.size() > cap_ && !order_.empty()) {
-      map_.erase(order_.front());
-      order_.pop_front();
+  explicit BoundedMap(std::size_t cap, std::int64_t max_age_ms = 0) : cap_(cap), max_age_ms_(max_age_ms) {}
+  void put(const K& k, V v, std::int64_t now_ms) {
+    map_.insert_or_assign(k, Entry{std::move(v), now_ms});
+    order_.emplace_back(k, now_ms);  // put again: its earlier slot is no longer current
+    while (!order_.empty() && (map_.size() > cap_ || expired(order_.front().second, now_ms))) {
+      evict_front();
     }
     // Erased keys stay in order_ until reached; compact so it cannot grow forever.
     if (order_.size() > 2 * cap_ + 16) {
-      std::deque<K> live;
-      for (auto& key : order_)
-        if (map_.count(key)) live.push_back(key);
+      std::deque<std::pair<K, std::int64_t>> live;
+      for (auto& slot : order_)
+        if (current(slot)) live.push_back(slot);
       order_.swap(live);
     }
   }
   std::optional<V> take(const K& k) {
     auto it = map_.find(k);
     if (it == map_.end()) return std::nullopt;
-    V v = std::move(it->second);
+    V v = std::move(it->second.value);
     map_.erase(it);
     return v;
   }
   std::size_t size() const { return map_.size(); }
 
  private:
+  struct Entry {
+    V value;
+    std::int64_t at_ms;
+  };
+  bool expired(std::int64_t at_ms, std::int64_t now_ms) const {
+    return max_age_ms_ > 0 && now_ms - at_ms >= max_age_ms_;
+  }
+  // An order_ slot is current while its key is in the map with the slot's time
+  // (a key taken and put again has a newer slot further back).
+  bool current(const std::pair<K, std::int64_t>& slot) const {
+    auto it = map_.find(slot.first);
+    return it != map_.end() && it->second.at_ms == slot.second;
+  }
+  void evict_front() {
+    if (current(order_.front())) map_.erase(order_.front().first);
+    order_.pop_front();
+  }
   std::size_t cap_;
-  std::unordered_map<K, V> map_;
-  std::deque<K> order_;
+  std::int64_t max_age_ms_;
+  std::unordered_map<K, Entry> map_;
+  std::deque<std::pair<K, std::int64_t>> order_;
 };
 
 // What is needed to answer a Command's SendOutcome: the original stanza's
@@ -97,6 +116,13 @@ struct ContactPresence {
 };
 
 inline constexpr std::size_t kMaxPending = 10000;
+// Commands whose outcome never comes (most: a message or presence that went
+// through; transports report only failures and wanted receipts) are forgotten after
+// this, not kept until 10 000 newer ones push them out: a quiet gateway gives back
+// what its busy hour left. Longer than IRC holds a command (a join waits for one
+// reconnect: reconnect_max_seconds, 60 by default, plus the connect and register
+// timeouts); MQTT and SMS answer older ones from SendOutcome::origin.
+inline constexpr std::int64_t kPendingMaxAgeMs = 30 * 60 * 1000;
 inline constexpr std::size_t kMaxSessionsPerUser = 32;
 inline constexpr std::size_t kMaxSessions = 4096;
 inline constexpr std::size_t kMaxItemQueries = 1000;
@@ -207,7 +233,7 @@ class CoreState {
   std::uint64_t next_ref_ = 1;
   std::uint64_t next_id_ = 1;
   std::string id_prefix_;
-  BoundedMap<std::uint64_t, Pending> pending_{kMaxPending};
+  BoundedMap<std::uint64_t, Pending> pending_{kMaxPending, kPendingMaxAgeMs};
   BoundedMap<std::uint64_t, ItemsQuery> item_queries_{kMaxItemQueries};
   BoundedMap<std::uint64_t, Pending> iq_pending_{kMaxItemQueries};  // iqs a transport answers (RoomAdmin)
   std::deque<CommandSession> sessions_;  // oldest first

@@ -225,7 +225,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
       return send(out, std::move(msg));
     }
     // Accepted but not yet delivered: keep waiting for the delivery report.
-    if (pending->receipt) pending_.put(o->ref, std::move(*pending));
+    if (pending->receipt) pending_.put(o->ref, std::move(*pending), clock_.unix_ms());
     return;
   }
 

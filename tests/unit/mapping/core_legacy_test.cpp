@@ -7,6 +7,7 @@
 
 #include "component/xml_text.hpp"
 #include "fakes/core_harness.hpp"
+#include "mapping/core_state.hpp"
 
 using namespace sb;
 using namespace sb::test;
@@ -291,4 +292,27 @@ TEST_CASE("a transport that keeps nothing across a restart gets no origin, and s
   const auto& r = rcpt.only();
   CHECK(r.name() == "message");
   CHECK(r.child("received", "urn:xmpp:receipts"));
+}
+
+TEST_CASE("a command's outcome is answered within kPendingMaxAgeMs; older ones are forgotten once more traffic comes") {
+  CoreHarness h;
+  h.register_user("alice@example.org");
+  auto ref_of = [&](std::string_view id) {
+    auto out = h.send("<message from='alice@example.org/phone' to='kitchen@mqtt.example.org' type='chat' id='" +
+                      std::string(id) + "'><body>on</body></message>");
+    return commands_of<transport::OutboundMessage>(out).at(0).ref;
+  };
+  const auto old_ref = ref_of("old");
+  h.clock.advance(std::chrono::milliseconds(mapping::detail::kPendingMaxAgeMs - 60'000));
+  const auto recent_ref = ref_of("recent");  // 29 minutes later: "old" is still kept
+  auto err = h.event(transport::SendOutcome{old_ref, false, transport::Failure::Unavailable, "late", false});
+  CHECK(err.only().id() == "old");
+
+  const auto older_ref = ref_of("older");
+  h.clock.advance(std::chrono::milliseconds(mapping::detail::kPendingMaxAgeMs));
+  ref_of("later");  // this put forgets what is 30 minutes old
+  CHECK(h.event(transport::SendOutcome{older_ref, false, transport::Failure::Unavailable, "too late", false})
+            .stanzas.empty());
+  CHECK(h.event(transport::SendOutcome{recent_ref, false, transport::Failure::Unavailable, "too late", false})
+            .stanzas.empty());
 }
