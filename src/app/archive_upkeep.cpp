@@ -11,8 +11,6 @@ namespace {
 constexpr auto kFlushEvery = std::chrono::milliseconds(500);
 constexpr int kTicksPerPrune = 2 * 3600;  // hourly
 constexpr std::int64_t kDayMs = 86'400'000;
-
-bool keeps_archive(const ComponentConfig& c) { return c.kind == "irc" && c.archive_days > 0; }
 }  // namespace
 
 std::string archive_path(const std::string& registry_path) {
@@ -23,7 +21,7 @@ bool ArchiveUpkeep::open(const Config& cfg, std::string& error) {
   cfg_ = &cfg;
   bool wanted = false, rooms = false;
   for (const auto& c : cfg.components) {
-    wanted = wanted || keeps_archive(c);
+    wanted = wanted || c.keeps_room_archive();
     rooms = rooms || c.kind == "irc";
   }
   // An archive left by an earlier configuration is opened too, so that its lines
@@ -37,7 +35,7 @@ bool ArchiveUpkeep::open(const Config& cfg, std::string& error) {
 }
 
 mapping::RoomArchive* ArchiveUpkeep::archive_for(const ComponentConfig& c) const {
-  return keeps_archive(c) ? archive_.get() : nullptr;
+  return c.keeps_room_archive() ? archive_.get() : nullptr;
 }
 
 void ArchiveUpkeep::start(boost::asio::io_context& io, const Clock& clock) {
@@ -62,7 +60,7 @@ void ArchiveUpkeep::prune() {
   for (const auto& c : cfg_->components) {
     if (c.kind != "irc") continue;
     // archive_days = 0: everything of the domain goes (keep none; no age pass needed).
-    const auto n = keeps_archive(c) ? archive_->prune(c.domain, clock_->unix_ms() - c.archive_days * kDayMs,
+    const auto n = c.keeps_room_archive() ? archive_->prune(c.domain, clock_->unix_ms() - c.archive_days * kDayMs,
                                                       static_cast<std::size_t>(c.archive_max_lines))
                                     : archive_->prune(c.domain, std::numeric_limits<std::int64_t>::min(), 0);
     if (n) log::get(c.domain)->info("archive: {} lines past retention dropped", n);

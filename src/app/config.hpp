@@ -40,6 +40,7 @@ struct ComponentConfig {
   int archive_days = 30;
   int archive_max_lines = 10000;
   int history_on_join = 20;
+  bool keeps_room_archive() const { return kind == "irc" && archive_days > 0; }
   int line = 0, column = 0;         // of the block, for messages
   int index = 0;                    // 1-based among blocks of its kind: "[[mqtt]] #2"
   // The whole block, for the transport factory. Shares ownership of Config::root

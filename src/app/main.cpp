@@ -42,7 +42,7 @@ std::vector<std::unique_ptr<transport::Transport>> make_transports(const Config&
       continue;
     }
     auto reader = component_reader(comp, problems);
-    transport::Deps deps{io.get_executor(), clock, store, comp.domain, http};
+    transport::Deps deps{io.get_executor(), clock, store, comp.domain, http, comp.keeps_room_archive()};
     out.push_back(f->create(reader, deps));
   }
   return out;

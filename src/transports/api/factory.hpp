@@ -29,6 +29,9 @@ struct Deps {
   // added during construction. nullptr when [http] has no listener: a transport
   // that needs one reports a config problem.
   http::HttpHandler* http = nullptr;
+  // The core keeps a durable archive of this domain's room lines (README "Room
+  // archive"): a transport need not hold room lines in memory for a later replay.
+  bool room_archive = false;
 };
 
 // Reads the block's transport-specific keys (the common ones — domain, secret,

@@ -125,6 +125,9 @@ struct SessionConfig {
   // IRC side stays in the channel (AWAY while no resource is anywhere), and what
   // is said meanwhile is given to the next resource that joins.
   bool stay_joined = false;
+  // The core archives room lines durably (Deps::room_archive): lines said while
+  // staying away are not also kept here; the core gives them back from its archive.
+  bool core_archives = false;
 };
 
 class IrcSession {

@@ -297,7 +297,8 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
       im.timestamp_ms = stamp.value_or(now_ms);
       im.archive_line = line_no;
       out.events.emplace_back(std::move(im));
-      keep_missed(*room, Missed{from_server ? std::string() : decode_irc_text(from), body, id, stamp.value_or(now_ms)});
+      if (!cfg_.core_archives)
+        keep_missed(*room, Missed{from_server ? std::string() : decode_irc_text(from), body, id, stamp.value_or(now_ms)});
       return;
     }
     for (const auto& mem : room->members) {

@@ -65,7 +65,8 @@ std::string nick_from_jid(std::string_view jid) {
 class IrcTransport final : public Transport {
  public:
   IrcTransport(Deps& deps, IrcConfig cfg)
-      : executor_(deps.executor), clock_(deps.clock), domain_(deps.domain), cfg_(std::move(cfg)),
+      : executor_(deps.executor), clock_(deps.clock), domain_(deps.domain), room_archive_(deps.room_archive),
+        cfg_(std::move(cfg)),
         codec_(cfg_.fixed_server), trim_timer_(deps.executor), rng_(std::random_device{}()),
         log_(log::get(deps.domain)) {}
 
@@ -356,6 +357,7 @@ class IrcTransport final : public Transport {
     sc.stay_joined = stays_joined(user, server);
     sc.grace_seconds = cfg_.grace_seconds;
     sc.reconnect_max_seconds = cfg_.reconnect_max_seconds;
+    sc.core_archives = room_archive_;
     auto box = std::make_unique<Box>(executor_, std::move(sc));
     return sessions_.emplace(k, std::move(box)).first->second.get();
   }
@@ -567,6 +569,7 @@ class IrcTransport final : public Transport {
   boost::asio::any_io_executor executor_;
   Clock& clock_;
   std::string domain_;
+  bool room_archive_;  // Deps::room_archive
   IrcConfig cfg_;
   IrcCodec codec_;
   EventSink* sink_ = nullptr;

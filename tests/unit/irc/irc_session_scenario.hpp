@@ -44,6 +44,8 @@ inline std::vector<T> all(const SessionOutput& o) {
 
 // One XMPP session against one fake IRC server.
 struct Scenario {
+  Scenario() = default;
+  explicit Scenario(SessionConfig c) : s{std::move(c)} {}
   IrcSession s{config()};
   std::uint64_t next_ref = 100;
 

@@ -61,6 +61,24 @@ TEST_CASE("with it: no PART, AWAY, messages kept and given back in order with th
   CHECK(sc.s.occupancy("#chan", "laptop", "alice") == Occupancy::Self);
 }
 
+TEST_CASE("with the core's archive (Deps::room_archive) lines said while away go to the archive only, none into memory") {
+  auto c = config();
+  c.core_archives = true;
+  Scenario sc(c);
+  sc.s.set_stay_joined(true);
+  sc.joined();
+  sc.leave("phone");
+  auto kept = all<InboundMessage>(sc.irc(":bob!~b@h PRIVMSG #chan :first", kNow + 1000));
+  REQUIRE(kept.size() == 1);  // the archive's copy: no resource
+  CHECK(kept[0].user_resource.empty());
+  CHECK(kept[0].archive_line != 0);
+  // The core gives history from its archive; even a join asking for all of it gets
+  // nothing from the session (without core_archives: "first").
+  auto back = sc.join("laptop");
+  CHECK(bodies(back).empty());
+  CHECK(wire(back) == std::vector<std::string>{"AWAY"});
+}
+
 TEST_CASE("the join's <history/> limits what is given back; only the newest kMaxMissed are kept") {
   StayScenario sc;
   sc.joined();

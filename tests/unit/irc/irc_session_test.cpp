@@ -406,7 +406,7 @@ TEST_CASE("bounds: occupants per room, and the MOTD arrives as one message") {
   t.irc(":alice!a@h JOIN #chan");
   for (std::size_t i = 0; i < IrcSession::kMaxOccupants + 50; i += 100) {
     std::string names;
-    for (std::size_t j = i; j < i + 100; ++j) names += "n" + std::to_string(j) + " ";
+    for (std::size_t j = i; j < i + 100; ++j) names.append("n").append(std::to_string(j)).append(" ");
     t.irc(":srv 353 alice = #chan :" + names);
   }
   t.irc(":srv 366 alice #chan :End");
