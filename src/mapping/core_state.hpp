@@ -23,20 +23,20 @@ namespace sb::mapping::detail {
 
 // A map that forgets its oldest entries past `cap` (DESIGN.md: bounded everything
 // keyed by remote input) and, with `max_age_ms`, entries older than that (checked
-// on put: memory held for answers that never come is given back by later traffic).
+// on put, against a monotonic `now_ms`: memory held for answers that never come is
+// given back by later traffic).
 template <class K, class V>
 class BoundedMap {
  public:
   explicit BoundedMap(std::size_t cap, std::int64_t max_age_ms = 0) : cap_(cap), max_age_ms_(max_age_ms) {}
   void put(const K& k, V v, std::int64_t now_ms) {
-    map_.insert_or_assign(k, Entry{std::move(v), now_ms});
-    order_.emplace_back(k, now_ms);  // put again: its earlier slot is no longer current
-    while (!order_.empty() && (map_.size() > cap_ || expired(order_.front().second, now_ms))) {
-      evict_front();
-    }
+    const std::uint64_t seq = ++puts_;
+    map_.insert_or_assign(k, Entry{std::move(v), seq});
+    order_.push_back(Slot{k, now_ms, seq});  // put again: its earlier slot is no longer current
+    while (!order_.empty() && (map_.size() > cap_ || expired(order_.front().at_ms, now_ms))) evict_front();
     // Erased keys stay in order_ until reached; compact so it cannot grow forever.
     if (order_.size() > 2 * cap_ + 16) {
-      std::deque<std::pair<K, std::int64_t>> live;
+      std::deque<Slot> live;
       for (auto& slot : order_)
         if (current(slot)) live.push_back(slot);
       order_.swap(live);
@@ -54,25 +54,31 @@ class BoundedMap {
  private:
   struct Entry {
     V value;
+    std::uint64_t seq;  // of the put that stored it
+  };
+  struct Slot {
+    K key;
     std::int64_t at_ms;
+    std::uint64_t seq;
   };
   bool expired(std::int64_t at_ms, std::int64_t now_ms) const {
     return max_age_ms_ > 0 && now_ms - at_ms >= max_age_ms_;
   }
-  // An order_ slot is current while its key is in the map with the slot's time
-  // (a key taken and put again has a newer slot further back).
-  bool current(const std::pair<K, std::int64_t>& slot) const {
-    auto it = map_.find(slot.first);
-    return it != map_.end() && it->second.at_ms == slot.second;
+  // A slot is current while its key is in the map from that very put (a key taken
+  // and put again, even within the same millisecond, has a newer slot further back).
+  bool current(const Slot& slot) const {
+    auto it = map_.find(slot.key);
+    return it != map_.end() && it->second.seq == slot.seq;
   }
   void evict_front() {
-    if (current(order_.front())) map_.erase(order_.front().first);
+    if (current(order_.front())) map_.erase(order_.front().key);
     order_.pop_front();
   }
   std::size_t cap_;
   std::int64_t max_age_ms_;
+  std::uint64_t puts_ = 0;
   std::unordered_map<K, Entry> map_;
-  std::deque<std::pair<K, std::int64_t>> order_;
+  std::deque<Slot> order_;
 };
 
 // What is needed to answer a Command's SendOutcome: the original stanza's
@@ -116,12 +122,13 @@ struct ContactPresence {
 };
 
 inline constexpr std::size_t kMaxPending = 10000;
-// Commands whose outcome never comes (most: a message or presence that went
-// through; transports report only failures and wanted receipts) are forgotten after
-// this, not kept until 10 000 newer ones push them out: a quiet gateway gives back
-// what its busy hour left. Longer than IRC holds a command (a join waits for one
-// reconnect: reconnect_max_seconds, 60 by default, plus the connect and register
-// timeouts); MQTT and SMS answer older ones from SendOutcome::origin.
+// Messages whose outcome never comes (most: transports report only failures and
+// wanted receipts) are forgotten after this, not kept until 10 000 newer ones push
+// them out: a quiet gateway gives back what its busy hour left. Longer than IRC
+// holds a message (queued ones fail with the connection attempt, unechoed ones when
+// the connection is lost); MQTT and SMS answer older ones from
+// SendOutcome::origin. Presences have no age limit (presence_pending_): an IRC join
+// made while the connection is down waits for the reconnect, however long.
 inline constexpr std::int64_t kPendingMaxAgeMs = 30 * 60 * 1000;
 inline constexpr std::size_t kMaxSessionsPerUser = 32;
 inline constexpr std::size_t kMaxSessions = 4096;
@@ -144,6 +151,11 @@ class CoreState {
   bool may_use(const std::string& bare);
   std::string next_id();
   std::uint64_t next_ref() { return next_ref_++; }
+  // Monotonic milliseconds, for the BoundedMaps' ages (a wall-clock step must not
+  // expire or keep everything at once).
+  std::int64_t steady_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
+  }
   // "escaped(to_localpart(peer))@domain[/resource]"
   std::string jid_for(const std::string& peer, const std::string& resource = {});
   // "bare[/resource]" for a JID jid_for already made: many occupants of one room
@@ -233,7 +245,8 @@ class CoreState {
   std::uint64_t next_ref_ = 1;
   std::uint64_t next_id_ = 1;
   std::string id_prefix_;
-  BoundedMap<std::uint64_t, Pending> pending_{kMaxPending, kPendingMaxAgeMs};
+  BoundedMap<std::uint64_t, Pending> pending_{kMaxPending, kPendingMaxAgeMs};  // messages
+  BoundedMap<std::uint64_t, Pending> presence_pending_{kMaxPending};            // presences: no age
   BoundedMap<std::uint64_t, ItemsQuery> item_queries_{kMaxItemQueries};
   BoundedMap<std::uint64_t, Pending> iq_pending_{kMaxItemQueries};  // iqs a transport answers (RoomAdmin)
   std::deque<CommandSession> sessions_;  // oldest first

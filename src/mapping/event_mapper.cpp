@@ -204,6 +204,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
 
   if (auto* o = std::get_if<transport::SendOutcome>(&e)) {
     auto pending = pending_.take(o->ref);
+    if (!pending) pending = presence_pending_.take(o->ref);
     if (!pending) pending = iq_pending_.take(o->ref);
     // A command the transport kept across a restart: answered from its origin.
     if (!pending && !o->origin.empty()) {
@@ -225,7 +226,7 @@ void CoreState::on_event(transport::Event e, Effects& out) {
       return send(out, std::move(msg));
     }
     // Accepted but not yet delivered: keep waiting for the delivery report.
-    if (pending->receipt) pending_.put(o->ref, std::move(*pending), clock_.unix_ms());
+    if (pending->receipt) pending_.put(o->ref, std::move(*pending), steady_ms());
     return;
   }
 

@@ -135,7 +135,7 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     m.want_outcome = s.child("request", xmpp::ns::receipts) && !s.id().empty();
     p.receipt = m.want_outcome;
     if (tr_.keeps_commands_durably()) m.origin = encode_origin(p);
-    pending_.put(ref, std::move(p), clock_.unix_ms());
+    pending_.put(ref, std::move(p), steady_ms());
     return to_transport(out, std::move(m));
   }
 
@@ -156,7 +156,7 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     if (auto h = xmpp::child(x, "history", xmpp::ns::muc)) read_history_request(h, op);
     want_history(from.str(), op);
   }
-  pending_.put(ref, std::move(p), clock_.unix_ms());
+  presence_pending_.put(ref, std::move(p), steady_ms());
   if (type == "subscribe") {
     reg_.set_subscribed(cfg_.domain, bare, *peer, true);
     to_transport(out, std::move(op));

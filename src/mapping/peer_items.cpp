@@ -14,7 +14,7 @@ void CoreState::ask_items(const xmpp::Stanza& s, const xmpp::Jid& from, const st
   ItemsQuery q;
   q.req = Pending{"iq", std::string(s.from()), std::string(s.to()), std::string(s.id()), "get", false};
   q.rsm = std::move(*rsm);
-  item_queries_.put(ref, std::move(q), clock_.unix_ms());
+  item_queries_.put(ref, std::move(q), steady_ms());
   to_transport(out, transport::ListItems{ref, from.bare_str(), from.resource(), peer});
 }
 

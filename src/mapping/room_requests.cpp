@@ -39,7 +39,7 @@ void CoreState::room_admin(const xmpp::Stanza& s, const xmpp::Jid& from, const s
   a.ref = next_ref();
   // Its own map: the iq must be answered even after 10 000 other stanzas were sent.
   iq_pending_.put(a.ref, Pending{"iq", std::string(s.from()), std::string(s.to()), std::string(s.id()), "set", false},
-                  clock_.unix_ms());
+                  steady_ms());
   to_transport(out, std::move(a));
 }
 
@@ -100,7 +100,7 @@ bool CoreState::invitation(const xmpp::Stanza& s, const xmpp::Jid& from, const s
   inv.ref = next_ref();
   pending_.put(inv.ref, Pending{"message", std::string(s.from()), std::string(s.to()), std::string(s.id()),
                                 std::string(s.type()), false},
-               clock_.unix_ms());
+               steady_ms());
   to_transport(out, std::move(inv));
   return true;
 }

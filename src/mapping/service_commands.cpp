@@ -104,7 +104,8 @@ void CoreState::command(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& o
       form.add("stanzas-out", "text-single", "Stanzas sent out", std::to_string(stanzas_out_));
       form.add("backend", "text-single", "Backend", backend_up_ ? "up" : "down");
       form.add("backend-status", "text-single", "Backend status", backend_text_);
-      form.add("pending-commands", "text-single", "Commands awaiting an outcome", std::to_string(pending_.size()));
+      form.add("pending-commands", "text-single", "Commands awaiting an outcome",
+               std::to_string(pending_.size() + presence_pending_.size()));
       for (const auto& [k, v] : tr_.stats()) form.add(k, "text-single", k, v);
       xmpp::append_form(r.command, form);
       return send(out, std::move(r.stanza));

@@ -52,6 +52,18 @@ TEST_CASE("a key taken and put again ages from its new put; its old place does n
   CHECK(m.take(4) == "v2");
 }
 
+TEST_CASE("a key taken and put again within the same millisecond is not evicted from its old place") {
+  BoundedMap<int, std::string> m(2);
+  m.put(1, "a", 5);
+  m.put(2, "b", 5);
+  REQUIRE(m.take(1) == "a");
+  m.put(1, "again", 5);
+  m.put(3, "c", 5);  // over the count: 2 is the oldest current entry, not 1
+  CHECK_FALSE(m.take(2));
+  CHECK(m.take(1) == "again");
+  CHECK(m.take(3) == "c");
+}
+
 TEST_CASE("slots of taken keys are compacted: taking everything keeps the map's memory flat") {
   BoundedMap<int, int> m(10);
   for (int k = 0; k < 100000; ++k) {

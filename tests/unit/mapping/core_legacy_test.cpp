@@ -316,3 +316,18 @@ TEST_CASE("a command's outcome is answered within kPendingMaxAgeMs; older ones a
   CHECK(h.event(transport::SendOutcome{recent_ref, false, transport::Failure::Unavailable, "too late", false})
             .stanzas.empty());
 }
+
+TEST_CASE("presences wait for their outcome without an age limit (an IRC join can wait for a long reconnect)") {
+  CoreHarness h;
+  h.register_user("alice@example.org");
+  auto out = h.send("<presence from='alice@example.org/phone' to='kitchen@mqtt.example.org' id='p1'/>");
+  const auto ref = commands_of<transport::OutboundPresence>(out).at(0).ref;
+  h.clock.advance(std::chrono::milliseconds(3 * mapping::detail::kPendingMaxAgeMs));
+  h.send("<message from='alice@example.org/phone' to='kitchen@mqtt.example.org' type='chat' id='m9'><body>x</body>"
+         "</message>");  // a put: ages out what is old in the messages' map
+  auto err = h.event(transport::SendOutcome{ref, false, transport::Failure::Unavailable, "reconnect failed", false});
+  const auto& e = err.only();
+  CHECK(e.name() == "presence");
+  CHECK(e.type() == "error");
+  CHECK(e.id() == "p1");
+}
