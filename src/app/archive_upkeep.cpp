@@ -60,9 +60,10 @@ void ArchiveUpkeep::prune() {
   for (const auto& c : cfg_->components) {
     if (c.kind != "irc") continue;
     // archive_days = 0: everything of the domain goes (keep none; no age pass needed).
-    const auto n = c.keeps_room_archive() ? archive_->prune(c.domain, clock_->unix_ms() - c.archive_days * kDayMs,
-                                                      static_cast<std::size_t>(c.archive_max_lines))
-                                    : archive_->prune(c.domain, std::numeric_limits<std::int64_t>::min(), 0);
+    const auto n = c.keeps_room_archive()
+                       ? archive_->prune(c.domain, clock_->unix_ms() - c.archive_days * kDayMs,
+                                         static_cast<std::size_t>(c.archive_max_lines))
+                       : archive_->prune(c.domain, std::numeric_limits<std::int64_t>::min(), 0);
     if (n) log::get(c.domain)->info("archive: {} lines past retention dropped", n);
   }
 }
