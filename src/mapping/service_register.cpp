@@ -35,8 +35,15 @@ xmpp::FormField to_form_field(const transport::Field& f, std::string value) {
   ff.label = f.label;
   ff.desc = f.desc;
   ff.required = f.required;
-  if (!value.empty()) ff.values.push_back(std::move(value));
   for (const auto& o : f.options) ff.options.push_back({o, o});
+  // The user's registered choice stays among the choices: a transport lists what
+  // is free (SMS: the pool numbers nobody holds), and a client shows a value that
+  // is not an option as nothing chosen, so submitting the form unchanged would
+  // give up the user's number.
+  if (f.type == "list-single" && !value.empty() &&
+      std::none_of(f.options.begin(), f.options.end(), [&](const std::string& o) { return o == value; }))
+    ff.options.insert(ff.options.begin(), {value, value});
+  if (!value.empty()) ff.values.push_back(std::move(value));
   return ff;
 }
 }  // namespace

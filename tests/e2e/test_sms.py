@@ -19,7 +19,8 @@ from harness.client import oob_urls
 from harness.fake_sms_provider import ACCEPT, FakeSmsProvider, hang, rate_limited, reject, server_error
 from harness.servers import SMS_DOMAIN, SMS_SECRET
 from harness.switchboard import toml_str, toml_value
-from harness.xep import disco_info, gateway_prompt, gateway_resolve, register
+from harness.xep import (NS_DATA, NS_REGISTER, disco_info, expect_result, gateway_prompt, gateway_resolve,
+                         register)
 
 ALICE_NUM, ALICE_NUM2 = "+15550001111", "+15550003333"   # owned by alice in the config
 BOB_NUM = "+15550002222"                                 # owned by bob
@@ -366,6 +367,15 @@ def test_pool_number_is_claimed_by_registration(sms, connect):
     alice = connect("alice")
     reply = register(alice, SMS_DOMAIN, phone=POOL_NUM)
     assert reply.get("type") == "error", f"alice claimed bob's number: {reply}"
+    # Bob's form still offers his number, chosen (it is no longer free, so the
+    # transport does not list it): a client submitting the form unchanged keeps it.
+    got = expect_result(bob.iq(SMS_DOMAIN, "get", f"<query xmlns='{NS_REGISTER}'/>"))
+    field = got.find(f".//{{{NS_DATA}}}field[@var='phone']")
+    options = [o.findtext(f"{{{NS_DATA}}}value") for o in field.findall(f"{{{NS_DATA}}}option")]
+    assert POOL_NUM in options and field.findtext(f"{{{NS_DATA}}}value") == POOL_NUM, options
+    assert register(bob, SMS_DOMAIN, phone=POOL_NUM).get("type") == "result"
+    bob.send_message(f"{FRIEND_JID}/{POOL_NUM}", "still mine")
+    assert [m.frm for m in fake.wait_accepted(2, timeout=15)] == [POOL_NUM, POOL_NUM]
 
 
 def test_delivery_callbacks_give_a_receipt_or_an_error(sms, connect):

@@ -168,3 +168,25 @@ TEST_CASE("re-registering keeps the creation time and does not ask for a subscri
   CHECK(out.only().type() == "result");
   CHECK(h.reg.registration("mqtt.example.org", "alice@example.org")->created_ms == created);
 }
+
+TEST_CASE("a registered choice that is no longer offered (a pool number now held) stays among a list's options") {
+  CoreHarness h;
+  // As the SMS transport: the options are the free pool numbers; alice's own is not free.
+  h.tr.fields = {{"phone", "Phone number", "list-single", false, "", {"+15550002222"}, ""}};
+  h.reg.put_registration("mqtt.example.org", mapping::Registration{"alice@example.org", {{"phone", "+15550001111"}}, 1});
+  auto got = h.send(kGet);
+  auto form = xmpp::find_form(got.only().child("query", xmpp::ns::register_));
+  REQUIRE(form);
+  const auto* f = form->field("phone");
+  REQUIRE(f);
+  CHECK(f->value() == "+15550001111");
+  REQUIRE(f->options.size() == 2);
+  CHECK(f->options[0].value == "+15550001111");  // hers, first
+  CHECK(f->options[1].value == "+15550002222");
+  // Not registered: only what the transport offers.
+  auto bob = h.send("<iq type='get' id='g' from='bob@example.org/pc' to='mqtt.example.org'>"
+                    "<query xmlns='jabber:iq:register'/></iq>");
+  auto bform = xmpp::find_form(bob.only().child("query", xmpp::ns::register_));
+  REQUIRE(bform);
+  CHECK(bform->field("phone")->options.size() == 1);
+}
