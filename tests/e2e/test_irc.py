@@ -13,7 +13,6 @@ naming the reason, while `--check-config` rejects [[irc]] (transport not built);
 test_irc_harness.py proves the harness parts alone."""
 import itertools
 import os
-import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -21,7 +20,7 @@ import pytest
 
 from harness import util
 from harness.client import record_order
-from harness.ngircd import Ngircd, OPER_NAME, OPER_PASSWORD
+from harness.ngircd import Ngircd
 from harness.servers import IRC_DOMAIN, IRC_SECRET
 from harness.switchboard import toml_str, toml_value
 from harness.xep import (NS_DATA, NS_DISCO_ITEMS, NS_PING, NS_REGISTER, disco_info, disco_items, execute_command,
@@ -478,9 +477,11 @@ def test_stay_setting_keeps_the_channel_and_gives_back_what_was_said(gateway, xm
     said = [r for r in groupchats(alice, chan, start=start) if r.body in ("while you were out", "and this too")]
     assert [r.body for r in said] == ["while you were out", "and this too"], [r.body for r in said]
     assert all(same(resource_of(r.frm), bob.nick) and "urn:xmpp:delay" in r.xml for r in said), said[0].xml
+    # The subject comes after them (it may still be on its way when the last kept line is read).
+    subject = wait_ordered(alice, lambda r: r.kind == "message" and from_room(r, chan) and muc_subject(r) is not None,
+                           start, what="the room's subject")
     order = alice.ordered[start:]
-    subject_at = next(i for i, r in enumerate(order) if r.kind == "message" and muc_subject(r) is not None)
-    assert order.index(selfp) < order.index(said[0]) and order.index(kept) < subject_at
+    assert order.index(selfp) < order.index(said[0]) and order.index(kept) < order.index(subject)
 
 
 # == the rooms' archive: history on join, XEP-0313, stanza-ids ===============================
