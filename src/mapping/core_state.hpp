@@ -257,7 +257,7 @@ class CoreState {
   struct HistoryWanted {
     std::optional<std::size_t> max;
     std::optional<std::int64_t> since_ms;
-    std::int64_t expires_ms = 0;
+    std::int64_t expires_ms = 0;  // steady_ms(): a wall-clock step must not end or keep every join
   };
   std::unordered_map<std::string, HistoryWanted> history_wanted_;
   // An error presence from a room to a resource: its join ended (no history).

@@ -60,7 +60,7 @@ std::string CoreState::archived_id(const transport::InboundMessage& m) {
 
 void CoreState::want_history(const std::string& full_jid, transport::OutboundPresence& op) {
   if (!archive_ || !op.muc || !op.available) return;
-  const std::int64_t now = clock_.unix_ms();
+  const std::int64_t now = steady_ms();
   if (history_wanted_.size() >= kMaxJoinsWaiting)
     std::erase_if(history_wanted_, [now](const auto& kv) { return kv.second.expires_ms <= now; });
   // Still full: this join keeps the transport's own replay (what it kept in memory).
@@ -80,7 +80,7 @@ void CoreState::send_history(const std::string& full_jid, const std::string& pee
   if (it == history_wanted_.end()) return;
   const HistoryWanted wanted = it->second;
   history_wanted_.erase(it);
-  if (wanted.expires_ms <= clock_.unix_ms()) return;
+  if (wanted.expires_ms <= steady_ms()) return;
   ArchiveQuery q;
   q.last = true;
   // XEP-0045 §7.2.15: no <history/> limit at all -> the configured number; a
