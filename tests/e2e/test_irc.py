@@ -870,6 +870,31 @@ def test_leaving_the_last_room_parts_then_quits_after_the_grace_period(gateway, 
     assert time.monotonic() - t0 >= 1.5, "quit before the grace period was over"
 
 
+def test_leaving_and_joining_again_at_once_stays_joined(gateway, xmpp, irc, names):
+    """A client that leaves and joins back at once (a "rejoin" in Gajim or
+    Conversations) is in the room again: the IRC server's echo of the old PART comes
+    after the new JOIN was sent, and it ends nothing. Before the fix it read as the
+    server parting us: the rejoin got an unavailable presence and IRC quit."""
+    gateway(grace_seconds=1)
+    chan, nick = "#" + names("rejoin"), names("alice")
+    bob = irc(names("b"))
+    bob.join(chan)
+    alice = xmpp()
+    join(alice, chan, nick)
+    for _ in range(3):
+        start = len(alice.ordered)
+        muc_leave(alice, room(chan), nick)
+        muc_join(alice, room(chan), nick)
+        wait_ordered(alice, lambda r: r.kind == "presence" and from_room(r, chan) and 110 in codes(r)
+                     and r.type not in ("unavailable", "error"), start, what="the self-presence of the rejoin")
+    time.sleep(1.5)  # past the grace period: a lost join would have quit IRC by now
+    assert not [r for r in alice.ordered[start:] if r.kind == "presence" and from_room(r, chan)
+                and r.type == "unavailable" and same(resource_of(r.frm), nick)][1:], "the rejoin was ended"
+    bob.privmsg(chan, "still here?")
+    wait_groupchat(alice, chan, "still here?", frm_nick=bob.nick, start=start)
+    assert self_ping(alice, chan, nick) == "result"
+
+
 # == flood control ===========================================================================
 def test_flood_control_paces_outgoing_lines(gateway, xmpp, irc, names):
     gateway(flood_burst=1, flood_per_second=2)

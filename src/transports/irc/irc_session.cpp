@@ -274,7 +274,7 @@ SessionOutput IrcSession::set_stay_joined(bool on) {
   for (std::size_t i = rooms_.size(); i-- > 0;) {
     Room& r = rooms_[i];
     if (!r.members.empty()) continue;
-    if (state_ == State::Ready && r.phase != Room::Phase::Pending) out.lines.push_back(line("PART", {r.name}));
+    if (state_ == State::Ready && r.phase != Room::Phase::Pending) send_part({r.name}, out);
     erase_room(r.key);
     parted = true;
   }
@@ -291,6 +291,21 @@ void IrcSession::update_away(SessionOutput& out) {
   away_ = away;
   if (away_) out.lines.push_back(line("AWAY", {"Not connected to XMPP; messages are kept by the gateway"}));
   else out.lines.push_back(line("AWAY", {}));
+}
+
+void IrcSession::send_part(std::vector<std::string> params, SessionOutput& out) {
+  // Bounded as the rooms are; past that the oldest is forgotten (its echo, should
+  // it still come, then ends a room of the same name: the old behaviour).
+  if (parting_.size() >= 2 * kMaxRooms) parting_.erase(parting_.begin());
+  parting_.push_back(irc_lower(params.front()));
+  out.lines.push_back(line("PART", std::move(params)));
+}
+
+bool IrcSession::part_answered(std::string_view key) {
+  auto it = std::find(parting_.begin(), parting_.end(), key);
+  if (it == parting_.end()) return false;
+  parting_.erase(it);
+  return true;
 }
 
 OutLine IrcSession::join_line(const Room& r) {
@@ -408,6 +423,7 @@ SessionOutput IrcSession::on_closed(const std::string& reason, bool nick_rejecte
   for (auto& e : echoes_)
     fail(e.ref, Failure::Unavailable, "The IRC connection was lost before the server confirmed this message.", out);
   echoes_.clear();
+  parting_.clear();
 
   if (prev == State::Quitting) {
     // We closed it; something came in meanwhile: a new connection for it.
@@ -533,6 +549,7 @@ SessionOutput IrcSession::disconnect(const std::string& reason, bool shutdown) {
   fail_list(Failure::Unavailable, reason, out);
   fail_admins(Failure::Unavailable, reason, out);
   echoes_.clear();
+  parting_.clear();
   rooms_.clear();
   if (state_ == State::Connecting || state_ == State::Ready || state_ == State::Quitting) out.quit = reason;
   state_ = State::Idle;

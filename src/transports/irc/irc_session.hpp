@@ -342,6 +342,10 @@ class IrcSession {
   std::size_t budget(const std::string& target, bool action) const;
   std::string peer_of_nick(std::string_view nick) const;
   void erase_room(std::string key);  // a copy: the room's own key dies with it
+  // PART a channel; its echo is then ours, not a server's part (see parting_).
+  void send_part(std::vector<std::string> params, SessionOutput& out);
+  // Our PART's echo, or its refusal (403/442), for `key`: consumes one entry.
+  bool part_answered(std::string_view key);
 
   SessionConfig cfg_;
   State state_ = State::Idle;
@@ -351,6 +355,11 @@ class IrcSession {
   bool echo_ = false;
   std::vector<Room> rooms_;
   std::vector<PendingEcho> echoes_;  // (vectors: an empty std::deque costs ~600 bytes)
+  // Channels (irc_lower) we sent PART to whose echo has not come yet. A user who
+  // leaves and joins again at once has a new room before the old PART's echo
+  // arrives; without this, that echo would read as "parted by the server" and
+  // end the new join (XEP-0045 §7.14 leave, §7.2 join; SPEC §7).
+  std::vector<std::string> parting_;
   std::vector<Queued> queued_;
   std::vector<std::pair<std::string, std::uint64_t>> recent_private_;  // target key, ref (no echo-message)
   std::optional<PendingNick> pending_nick_;

@@ -75,7 +75,7 @@ void IrcSession::on_join(const IrcMessage& m, SessionOutput& out) {
   if (is_self(nick)) {
     // Not a room of ours (a raw JOIN, a forced join): no XMPP occupant can see it,
     // and a later join through XMPP would wait forever for NAMES. Leave it.
-    if (!room) out.lines.push_back(line("PART", {chan}));
+    if (!room) send_part({chan}, out);
     else if (room->phase == Room::Phase::Joining) room->occupants.clear();  // NAMES follows
     return;
   }
@@ -89,7 +89,10 @@ void IrcSession::on_join(const IrcMessage& m, SessionOutput& out) {
 
 void IrcSession::on_part(const IrcMessage& m, SessionOutput& out) {
   const auto nick = m.nick();
-  Room* room = find_room(irc_lower(m.param(0)));
+  const std::string key = irc_lower(m.param(0));
+  // Our own PART's echo: the user already left (and may be joining again).
+  if (is_self(nick) && part_answered(key)) return;
+  Room* room = find_room(key);
   if (!room) return;
   const std::string reason = irc_to_xmpp_text(m.param(1));
   if (is_self(nick)) {
@@ -484,6 +487,8 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
       if (!is_channel_name(m.param(1))) return nick_refused(m, out);
       [[fallthrough]];
     case 403: case 405: case 471: case 473: case 474: case 475: case 476: case 477: case 489: case 520: {
+      // ERR_NOSUCHCHANNEL to a PART of ours (the channel went away): already left.
+      if (code == 403 && part_answered(irc_lower(m.param(1)))) return;
       Room* r = find_room(irc_lower(m.param(1)));
       if (!r || r->phase == Room::Phase::Joined) return server_message(text_from(1), out);
       Failure f = Failure::Forbidden;  // 473 invite-only, 474 banned, 477 registered only, 489 TLS only
@@ -493,7 +498,11 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
       return join_failed(*r, f, text_from(1), out);
     }
     case 432: case 433: case 436: return nick_refused(m, out);
-    case 442: case 482:
+    case 442:
+      // ERR_NOTONCHANNEL to a PART of ours: the user has already left it.
+      if (part_answered(irc_lower(m.param(1)))) return;
+      [[fallthrough]];
+    case 482:
       if (Room* r = find_room(irc_lower(m.param(1)))) return room_notice(*r, text_from(2), out);
       return server_message(text_from(1), out);
     default:

@@ -107,7 +107,7 @@ void IrcSession::leave(const OutboundPresence& p, SessionOutput& out) {
   if (room->phase != Room::Phase::Pending && state_ == State::Ready) {
     std::vector<std::string> params{room->name};
     if (auto reason = one_line(p.status); !reason.empty()) params.push_back(std::move(reason));
-    out.lines.push_back(line("PART", std::move(params)));
+    send_part(std::move(params), out);
   }
   erase_room(room->key);
   after_room_change(out);
