@@ -56,6 +56,11 @@ IrcSession::Room* IrcSession::find_room(std::string_view key) {
   return nullptr;
 }
 
+IrcSession::Room* IrcSession::live_room(std::string_view key) {
+  Room* r = find_room(key);
+  return r && !r->behind_part ? r : nullptr;
+}
+
 Occupancy IrcSession::occupancy(std::string_view room_key, std::string_view resource, std::string_view nick) const {
   for (const auto& r : rooms_) {
     if (r.key != room_key) continue;
@@ -305,6 +310,8 @@ bool IrcSession::part_answered(std::string_view key) {
   auto it = std::find(parting_.begin(), parting_.end(), key);
   if (it == parting_.end()) return false;
   parting_.erase(it);
+  if (std::find(parting_.begin(), parting_.end(), key) == parting_.end())
+    if (Room* r = find_room(key)) r->behind_part = false;  // from here on, about the new JOIN
   return true;
 }
 
@@ -416,7 +423,7 @@ SessionOutput IrcSession::on_closed(const std::string& reason, bool nick_rejecte
   if (state_ == State::Idle || state_ == State::Backoff) return out;  // no connection of ours
   const State prev = state_;
   state_ = State::Idle;
-  pending_nick_.reset();
+  pending_nicks_.clear();
   recent_private_.clear();
   recent_private_.shrink_to_fit();
   motd_.clear();

@@ -135,6 +135,7 @@ class IrcSession {
   static constexpr std::size_t kMaxRooms = 100;
   static constexpr std::size_t kMaxOccupants = 10000;
   static constexpr std::size_t kMaxPendingEchoes = 256;
+  static constexpr std::size_t kMaxPendingNicks = 8;
   static constexpr std::size_t kMaxQueued = 100;
   static constexpr std::size_t kMaxMotd = 16 * 1024;
   // Server-time older than this is history (XEP-0203 delay); newer is "now".
@@ -227,6 +228,10 @@ class IrcSession {
     std::string topic_setter;
     enum class Phase : std::uint8_t { Pending, Joining, Joined } phase = Phase::Pending;
     bool ever_joined = false;  // joined once: kept across a lost connection
+    // JOINed again while our PART of it was still unanswered: until that answer
+    // (part_answered), what the server says of this channel is about the old
+    // membership (its lines, NAMES, a kick), not this join. See live_room().
+    bool behind_part = false;
     OccupantList occupants;
     std::vector<Member> members;  // empty: kept for the user while away (stay_joined)
     std::vector<Missed> missed;   // said meanwhile, oldest first, at most kMaxMissed
@@ -285,7 +290,7 @@ class IrcSession {
   void on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput& out);
   void on_numeric(const IrcMessage& m, SessionOutput& out);
   void on_isupport(const IrcMessage& m);
-  void nick_refused(const IrcMessage& m, SessionOutput& out);
+  void nick_refused(int code, const IrcMessage& m, SessionOutput& out);
   void join_failed(Room& room, Failure f, const std::string& text, SessionOutput& out);
   void echo_failed(const std::string& target_key, Failure f, const std::string& text, SessionOutput& out);
   void reflect(Room& room, const std::string& body, const std::string& id, SessionOutput& out);
@@ -334,6 +339,9 @@ class IrcSession {
   void expire_list(std::int64_t now_ms, SessionOutput& out);
 
   Room* find_room(std::string_view key);
+  // The room the server's words about channel `key` are about: none while the
+  // room is behind_part (they are about the membership we already left).
+  Room* live_room(std::string_view key);
   static std::optional<Occupant> occupant(const Room& room, std::string_view nick);
   static std::optional<Occupant> remove_occupant(Room& room, std::string_view nick);
   std::uint8_t mode_bit(char mode_letter) const;
@@ -362,7 +370,8 @@ class IrcSession {
   std::vector<std::string> parting_;
   std::vector<Queued> queued_;
   std::vector<std::pair<std::string, std::uint64_t>> recent_private_;  // target key, ref (no echo-message)
-  std::optional<PendingNick> pending_nick_;
+  // Our NICKs not yet answered, oldest first (the server answers in order).
+  std::vector<PendingNick> pending_nicks_;
   std::string motd_;
   std::vector<PendingAdmin> admins_;         // our KICKs and MODEs not yet seen
   bool away_ = false;                        // we sent AWAY on this connection

@@ -76,9 +76,11 @@ void IrcSession::on_join(const IrcMessage& m, SessionOutput& out) {
     // Not a room of ours (a raw JOIN, a forced join): no XMPP occupant can see it,
     // and a later join through XMPP would wait forever for NAMES. Leave it.
     if (!room) send_part({chan}, out);
+    else if (room->behind_part) return;  // the JOIN before our PART: its NAMES are not ours
     else if (room->phase == Room::Phase::Joining) room->occupants.clear();  // NAMES follows
     return;
   }
+  if (room && room->behind_part) return;
   if (!room || room->phase == Room::Phase::Pending) return;
   if (!room->occupants.add(nick, 0, kMaxOccupants)) return;  // over the bound: not shown
   if (room->phase != Room::Phase::Joined) return;  // the join sequence will include them
@@ -92,7 +94,7 @@ void IrcSession::on_part(const IrcMessage& m, SessionOutput& out) {
   const std::string key = irc_lower(m.param(0));
   // Our own PART's echo: the user already left (and may be joining again).
   if (is_self(nick) && part_answered(key)) return;
-  Room* room = find_room(key);
+  Room* room = live_room(key);
   if (!room) return;
   const std::string reason = irc_to_xmpp_text(m.param(1));
   if (is_self(nick)) {
@@ -109,12 +111,14 @@ void IrcSession::on_part(const IrcMessage& m, SessionOutput& out) {
 }
 
 void IrcSession::on_kick(const IrcMessage& m, SessionOutput& out) {
-  Room* room = find_room(irc_lower(m.param(0)));
-  if (!room) return;
+  const std::string key = irc_lower(m.param(0));
   const std::string& victim = m.param(1);
-  const std::string reason = irc_to_xmpp_text(m.param(2));
   const std::string actor(m.nick());
-  if (is_self(actor)) admin_seen(room->key, victim, out);  // a kick we asked for (XEP-0045 §8.2)
+  // A kick we asked for (XEP-0045 §8.2) is done, also if the user has left since.
+  if (is_self(actor)) admin_seen(key, victim, out);
+  Room* room = live_room(key);
+  if (!room) return;
+  const std::string reason = irc_to_xmpp_text(m.param(2));
   if (is_self(victim)) {
     // XEP-0045 §9.2: 307 with 110 for the kicked occupant; every resource is out.
     Occupant self{nick_, 0};
@@ -136,6 +140,7 @@ void IrcSession::on_quit(const IrcMessage& m, SessionOutput& out) {
   if (is_self(nick)) return;  // our own: on_closed follows
   const std::string reason = irc_to_xmpp_text(m.param(0));
   for (auto& room : rooms_) {
+    if (room.behind_part) continue;  // its NAMES will say who is there
     auto o = remove_occupant(room, nick);
     if (!o || room.phase != Room::Phase::Joined) continue;
     for (const auto& mem : room.members)
@@ -150,11 +155,15 @@ void IrcSession::on_nick(const IrcMessage& m, SessionOutput& out) {
   const bool self = is_self(old);
   if (self) {
     nick_ = now;
-    pending_nick_.reset();
+    // Ours: the NICK it answers, and any before it (answered already: in order).
+    auto it = std::find_if(pending_nicks_.begin(), pending_nicks_.end(),
+                           [&](const PendingNick& p) { return nick_eq(p.nick, now); });
+    if (it != pending_nicks_.end()) pending_nicks_.erase(pending_nicks_.begin(), it + 1);
   }
   for (auto& room : rooms_) {
     if (self)
       for (auto& mem : room.members) mem.requested_nick = now;  // no 210 when rejoining later
+    if (room.behind_part) continue;
     auto before = remove_occupant(room, old);
     if (!before) continue;
     const Occupant o{now, before->modes};
@@ -173,8 +182,8 @@ void IrcSession::on_nick(const IrcMessage& m, SessionOutput& out) {
 void IrcSession::on_mode(const IrcMessage& m, SessionOutput& out) {
   const std::string& target = m.param(0);
   if (!is_channel_name(target)) return;  // user modes
-  Room* room = find_room(irc_lower(target));
-  if (!room) return;
+  const std::string key = irc_lower(target);
+  Room* room = live_room(key);
   const std::string& modes = m.param(1);
   std::size_t arg = 2;
   bool adding = true;
@@ -186,8 +195,9 @@ void IrcSession::on_mode(const IrcMessage& m, SessionOutput& out) {
     }
     if (prefix_modes_.find(c) != std::string::npos) {
       const std::string& who = m.param(arg++);
-      if (is_self(m.nick()) && !who.empty()) admin_seen(room->key, who, out);  // our MODE, done
-      auto o = who.empty() ? std::nullopt : occupant(*room, who);
+      // Our MODE is done, also if the user has left the room since.
+      if (is_self(m.nick()) && !who.empty()) admin_seen(key, who, out);
+      auto o = who.empty() || !room ? std::nullopt : occupant(*room, who);
       if (!o) continue;
       const std::uint8_t bit = mode_bit(c);
       const std::uint8_t now = adding ? static_cast<std::uint8_t>(o->modes | bit) : static_cast<std::uint8_t>(o->modes & ~bit);
@@ -202,7 +212,7 @@ void IrcSession::on_mode(const IrcMessage& m, SessionOutput& out) {
     }
     // other channel modes change nothing an XMPP occupant sees
   }
-  if (room->phase != Room::Phase::Joined) return;
+  if (!room || room->phase != Room::Phase::Joined) return;
   for (const auto& nick : changed) {
     auto o = occupant(*room, nick);
     if (!o) continue;
@@ -212,7 +222,7 @@ void IrcSession::on_mode(const IrcMessage& m, SessionOutput& out) {
 }
 
 void IrcSession::on_topic(const IrcMessage& m, SessionOutput& out) {
-  Room* room = find_room(irc_lower(m.param(0)));
+  Room* room = live_room(irc_lower(m.param(0)));
   if (!room) return;
   room->topic = irc_to_xmpp_text(std::string_view(m.param(1)).substr(0, kMaxTopic));
   room->topic_setter = std::string(m.nick());
@@ -231,7 +241,7 @@ void IrcSession::on_away(const IrcMessage& m, SessionOutput& out) {
   const bool away = !m.param(0).empty();
   const std::string text = irc_to_xmpp_text(m.param(0));
   for (auto& room : rooms_) {
-    if (room.phase != Room::Phase::Joined) continue;
+    if (room.phase != Room::Phase::Joined || room.behind_part) continue;
     auto o = occupant(room, nick);
     if (!o) continue;
     for (const auto& mem : room.members)
@@ -272,17 +282,23 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
     if (auto ts = civil::parse_iso8601_ms(*t); ts && now_ms - *ts > kBacklogMs) stamp = ts;
 
   if (is_channel_name(target)) {
-    Room* room = find_room(irc_lower(target));
-    if (!room || room->phase != Room::Phase::Joined) return;
+    const std::string key = irc_lower(target);
+    Room* room = live_room(key);
+    const bool joined = room && room->phase == Room::Phase::Joined;
     if (!from_server && is_self(from)) {
-      // echo-message: our own message as the channel saw it.
+      // echo-message: our own message as the channel saw it. Matched also when the
+      // user has left the room since (a message, then at once a leave): else its
+      // entry would stay and be taken by the next message's echo.
       auto e = std::find_if(echoes_.begin(), echoes_.end(),
-                            [&](const PendingEcho& p) { return p.to_room && p.target_key == room->key; });
-      if (e == echoes_.end()) return reflect(*room, body, id, out);  // sent by a raw command
+                            [&](const PendingEcho& p) { return p.to_room && p.target_key == key; });
+      if (e == echoes_.end()) {  // sent by a raw command
+        if (joined) reflect(*room, body, id, out);
+        return;
+      }
       if (--e->lines > 0) return;
       PendingEcho done = std::move(*e);
       echoes_.erase(e);
-      reflect(*room, done.body, done.id.empty() ? id : done.id, out);
+      if (joined) reflect(*room, done.body, done.id.empty() ? id : done.id, out);
       if (done.want_outcome && done.ref) {
         SendOutcome o;
         o.ref = done.ref;
@@ -291,6 +307,7 @@ void IrcSession::on_text(const IrcMessage& m, std::int64_t now_ms, SessionOutput
       }
       return;
     }
+    if (!joined) return;
     const std::uint64_t line_no = next_archive_line();
     if (room->members.empty()) {
       // Kept for the user while away (stay_joined): for the next resource that
@@ -380,27 +397,35 @@ void IrcSession::echo_failed(const std::string& key, Failure f, const std::strin
     recent_private_.erase(r);
     return;
   }
-  if (Room* room = find_room(key)) return room_notice(*room, text, out);
+  if (Room* room = live_room(key)) return room_notice(*room, text, out);
   server_message(text, out);
 }
 
-// 432/433/436/437 after registration: the NICK a resource asked for is refused
-// (XEP-0045 §7.6: conflict); the room stays. During registration the connection
-// reports it (on_closed with nick_rejected), so it is not told twice.
-void IrcSession::nick_refused(const IrcMessage& m, SessionOutput& out) {
+// 432/433/436/437 (and the change-only 435/438/447) after registration: the NICK a
+// resource asked for is refused (XEP-0045 §7.6: conflict); the room stays. During
+// registration the connection reports it (on_closed with nick_rejected), so it is
+// not told twice.
+void IrcSession::nick_refused(int code, const IrcMessage& m, SessionOutput& out) {
   if (state_ != State::Ready) return;
-  std::string text = irc_to_xmpp_text(m.param(2).empty() ? m.param(1) : m.param(2));
-  if (!pending_nick_) return server_message(irc_to_xmpp_text(m.param(1)) + ": " + text, out);
+  std::string text = irc_to_xmpp_text(m.params.size() > 2 ? m.params.back() : m.param(1));
+  // The NICK it answers: the one it names; 435/438/447 name it elsewhere or not at
+  // all, so the oldest (the server answers in order).
+  auto it = std::find_if(pending_nicks_.begin(), pending_nicks_.end(),
+                         [&](const PendingNick& p) { return nick_eq(p.nick, m.param(1)); });
+  if (it == pending_nicks_.end() && (code == 435 || code == 438 || code == 447)) it = pending_nicks_.begin();
+  if (it == pending_nicks_.end()) return server_message(irc_to_xmpp_text(m.param(1)) + ": " + text, out);
+  const PendingNick asked = std::move(*it);
+  pending_nicks_.erase(it);
   PresenceUpdate p;
   p.user = cfg_.user;
-  p.user_resource = pending_nick_->resource;
-  p.peer = pending_nick_->room_peer;
-  p.peer_resource = pending_nick_->nick;
+  p.user_resource = asked.resource;
+  p.peer = asked.room_peer;
+  p.peer_resource = asked.nick;
   p.available = false;
   p.status = std::move(text);
-  p.error = Failure::Conflict;
+  // Taken (433 and the like): conflict; the others refuse the change itself.
+  p.error = code == 435 || code == 438 || code == 447 ? Failure::NotAcceptable : Failure::Conflict;
   out.events.emplace_back(std::move(p));
-  pending_nick_.reset();
 }
 
 void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
@@ -414,6 +439,10 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
     }
     return irc_to_xmpp_text(t);
   };
+  // The answer to a PART of ours (ERR_NOSUCHCHANNEL: the channel went away,
+  // ERR_NOTONCHANNEL): the user has already left. Before the moderation requests,
+  // which also take 442: a PART is the likelier question.
+  if ((code == 403 || code == 442) && part_answered(irc_lower(m.param(1)))) return;
   if (on_list_numeric(code, m, out) || admin_numeric(code, m, out)) return;
   switch (code) {
     case 1: case 2: case 3: case 4: case 42: case 250: case 251: case 252: case 253: case 254: case 255:
@@ -431,23 +460,24 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
       motd_.clear();
       return;
     case 331:
-      if (Room* r = find_room(irc_lower(m.param(1)))) r->topic.clear();
+      if (Room* r = live_room(irc_lower(m.param(1)))) r->topic.clear();
       return;
     case 332:
       if (Room* r = find_room(irc_lower(m.param(1)))) {
+        if (r->behind_part) return;  // told to the JOIN before our PART
         r->topic = irc_to_xmpp_text(std::string_view(m.param(2)).substr(0, kMaxTopic));
         if (r->phase != Room::Phase::Joined) return;
       }
       return server_message(text_from(1), out);  // a TOPIC query's answer
     case 333:
-      if (Room* r = find_room(irc_lower(m.param(1)))) {
+      if (Room* r = live_room(irc_lower(m.param(1)))) {
         std::string_view who = m.param(2);
         r->topic_setter = std::string(who.substr(0, who.find_first_of("!@")));
       }
       return;
     case 353: {
       // RPL_NAMREPLY "<me> <=|*|@> <chan> :[prefixes]nick ..." (multi-prefix: all prefixes).
-      Room* r = find_room(irc_lower(m.param(2)));
+      Room* r = live_room(irc_lower(m.param(2)));
       if (!r || r->phase != Room::Phase::Joining) return;
       std::string_view names = m.param(3);
       while (!names.empty()) {
@@ -467,7 +497,7 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
       return;
     }
     case 366: {
-      Room* r = find_room(irc_lower(m.param(1)));
+      Room* r = live_room(irc_lower(m.param(1)));
       if (!r || r->phase != Room::Phase::Joining) return;
       r->phase = Room::Phase::Joined;
       r->ever_joined = true;
@@ -484,26 +514,29 @@ void IrcSession::on_numeric(const IrcMessage& m, SessionOutput& out) {
     // Join refused: XEP-0045 §7.2.6-7.2.9 errors to the joining resources.
     case 437:
       // ERR_UNAVAILRESOURCE: a nick (-> like 433) or a channel (-> join refused).
-      if (!is_channel_name(m.param(1))) return nick_refused(m, out);
+      if (!is_channel_name(m.param(1))) return nick_refused(code, m, out);
       [[fallthrough]];
+    case 470:  // ERR_LINKCHANNEL <chan> <target>: forwarded (Libera's +f); the target's JOIN is parted
     case 403: case 405: case 471: case 473: case 474: case 475: case 476: case 477: case 489: case 520: {
-      // ERR_NOSUCHCHANNEL to a PART of ours (the channel went away): already left.
-      if (code == 403 && part_answered(irc_lower(m.param(1)))) return;
       Room* r = find_room(irc_lower(m.param(1)));
+      if (r && r->behind_part) return;  // refuses the JOIN before our PART: this one is still asked
       if (!r || r->phase == Room::Phase::Joined) return server_message(text_from(1), out);
       Failure f = Failure::Forbidden;  // 473 invite-only, 474 banned, 477 registered only, 489 TLS only
       if (code == 475) f = Failure::NotAuthorized;  // bad channel key: XEP-0045 §7.2.6 password
       else if (code == 403 || code == 476) f = Failure::NotFound;
-      else if (code == 405 || code == 437 || code == 471) f = Failure::Unavailable;
+      else if (code == 405 || code == 437 || code == 471 || code == 470) f = Failure::Unavailable;
+      if (code == 470)
+        return join_failed(*r, f,
+                           "The IRC server forwards " + m.param(1) + " to " + m.param(2) + ": join " + m.param(2) +
+                               "%" + cfg_.server + " instead.",
+                           out);
       return join_failed(*r, f, text_from(1), out);
     }
-    case 432: case 433: case 436: return nick_refused(m, out);
-    case 442:
-      // ERR_NOTONCHANNEL to a PART of ours: the user has already left it.
-      if (part_answered(irc_lower(m.param(1)))) return;
-      [[fallthrough]];
-    case 482:
-      if (Room* r = find_room(irc_lower(m.param(1)))) return room_notice(*r, text_from(2), out);
+    // Nick refused; 435 (banned on a channel: Solanum), 438 (changed too fast:
+    // Hybrid, ircu) and 447 (+N channel: UnrealIRCd, InspIRCd) refuse only changes.
+    case 432: case 433: case 436: case 435: case 438: case 447: return nick_refused(code, m, out);
+    case 442: case 482:
+      if (Room* r = live_room(irc_lower(m.param(1)))) return room_notice(*r, text_from(2), out);
       return server_message(text_from(1), out);
     default:
       if (code >= 900 && code <= 908) return;  // SASL: the connection reports failures

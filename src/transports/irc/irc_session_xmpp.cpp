@@ -71,6 +71,7 @@ void IrcSession::join(const OutboundPresence& p, SessionOutput& out) {
   r.peer = p.peer;
   r.channel_key = p.muc_password;
   r.members.push_back(Member{p.user_resource, p.peer_resource, p.ref, false, p.history_max, p.history_since_ms});
+  r.behind_part = std::find(parting_.begin(), parting_.end(), key) != parting_.end();
   rooms_.push_back(std::move(r));
   Room& room = rooms_.back();
   switch (state_) {
@@ -128,7 +129,9 @@ void IrcSession::change_nick(Room& room, const Member& m, const std::string& nic
   auto n = parse_peer(nick + "%" + cfg_.server);
   if (!n || n->kind != IrcAddress::Kind::Nick) return error(Failure::NotAcceptable, "'" + nick + "' is not a valid IRC nickname.");
   if (state_ != State::Ready) return error(Failure::Unavailable, "Not connected to " + cfg_.server + " right now.");
-  pending_nick_ = PendingNick{nick, m.resource, room.peer};
+  if (pending_nicks_.size() >= kMaxPendingNicks)
+    return error(Failure::Unavailable, "Too many nickname changes are waiting for " + cfg_.server + "; try again.");
+  pending_nicks_.push_back(PendingNick{nick, m.resource, room.peer});
   out.lines.push_back(line("NICK", {nick}));
 }
 

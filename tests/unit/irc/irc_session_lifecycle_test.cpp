@@ -127,41 +127,6 @@ TEST_CASE("grace period: QUIT after leaving the last room; rejoining within it c
   CHECK(out.events.empty());
 }
 
-TEST_CASE("leaving and joining again at once: the old PART's echo does not end the new join") {
-  // The server answers in order: PART's echo comes after the user's rejoin was
-  // sent; it is ours, not the server parting us (seen on Prosody in the e2e run).
-  Scenario t;
-  t.joined();
-  CHECK(wire(t.leave("phone")) == std::vector<std::string>{"PART #chan"});
-  CHECK(wire(t.join("phone")) == std::vector<std::string>{"JOIN #chan"});
-  auto out = t.irc(":alice!a@h PART #chan");
-  CHECK(out.events.empty());
-  CHECK(out.lines.empty());
-  t.irc(":alice!a@h JOIN #chan");
-  t.irc(":srv 353 alice = #chan :alice bob");
-  out = t.irc(":srv 366 alice #chan :End");
-  auto ps = all<PresenceUpdate>(out);
-  REQUIRE(ps.size() == 2);
-  CHECK(ps[1].available);
-  CHECK(has_code(ps[1], 110));
-  CHECK(t.s.occupancy("#chan", "phone", "alice") == Occupancy::Self);
-
-  // A PART of ours that the server refuses (442) is answered too, silently ...
-  CHECK(wire(t.leave("phone")) == std::vector<std::string>{"PART #chan"});
-  out = t.irc(":srv 442 alice #chan :You're not on that channel");
-  CHECK(out.events.empty());
-  // ... so a later PART by the server (not asked for) still ends a new join.
-  t.join("phone");
-  t.irc(":alice!a@h JOIN #chan");
-  t.irc(":srv 366 alice #chan :End");
-  out = t.irc(":alice!a@h PART #chan :Parted by an operator");
-  ps = all<PresenceUpdate>(out);
-  REQUIRE(ps.size() == 1);
-  CHECK_FALSE(ps[0].available);
-  CHECK(has_code(ps[0], 110));
-  CHECK(t.s.occupancy("#chan", "phone", "alice") == Occupancy::NotJoined);
-}
-
 TEST_CASE("joining while the connection quits opens a new one when it is closed") {
   Scenario t;
   t.joined();
