@@ -301,7 +301,12 @@ void IrcSession::update_away(SessionOutput& out) {
 void IrcSession::send_part(std::vector<std::string> params, SessionOutput& out) {
   // Bounded as the rooms are; past that the oldest is forgotten (its echo, should
   // it still come, then ends a room of the same name: the old behaviour).
-  if (parting_.size() >= 2 * kMaxRooms) parting_.erase(parting_.begin());
+  if (parting_.size() >= 2 * kMaxRooms) {
+    const std::string oldest = std::move(parting_.front());
+    parting_.erase(parting_.begin());
+    if (std::find(parting_.begin(), parting_.end(), oldest) == parting_.end())
+      if (Room* r = find_room(oldest)) r->behind_part = false;
+  }
   parting_.push_back(irc_lower(params.front()));
   out.lines.push_back(line("PART", std::move(params)));
 }
@@ -313,6 +318,17 @@ bool IrcSession::part_answered(std::string_view key) {
   if (std::find(parting_.begin(), parting_.end(), key) == parting_.end())
     if (Room* r = find_room(key)) r->behind_part = false;  // from here on, about the new JOIN
   return true;
+}
+
+std::vector<IrcSession::PendingNick>::iterator IrcSession::answered_nick(std::string_view nick) {
+  if (nick.empty()) return pending_nicks_.begin();
+  auto it = std::find_if(pending_nicks_.begin(), pending_nicks_.end(),
+                         [&](const PendingNick& p) { return nick_eq(p.nick, nick); });
+  if (it != pending_nicks_.end()) return it;
+  it = std::find_if(pending_nicks_.begin(), pending_nicks_.end(), [&](const PendingNick& p) {
+    return p.nick.size() > nick.size() && nick_eq(std::string_view(p.nick).substr(0, nick.size()), nick);
+  });
+  return it != pending_nicks_.end() ? it : pending_nicks_.begin();
 }
 
 OutLine IrcSession::join_line(const Room& r) {
@@ -430,7 +446,10 @@ SessionOutput IrcSession::on_closed(const std::string& reason, bool nick_rejecte
   for (auto& e : echoes_)
     fail(e.ref, Failure::Unavailable, "The IRC connection was lost before the server confirmed this message.", out);
   echoes_.clear();
+  // No PART of ours is answered now: the next connection's lines are all about
+  // its own JOINs.
   parting_.clear();
+  for (auto& r : rooms_) r.behind_part = false;
 
   if (prev == State::Quitting) {
     // We closed it; something came in meanwhile: a new connection for it.

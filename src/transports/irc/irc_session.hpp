@@ -372,6 +372,9 @@ class IrcSession {
   std::vector<std::pair<std::string, std::uint64_t>> recent_private_;  // target key, ref (no echo-message)
   // Our NICKs not yet answered, oldest first (the server answers in order).
   std::vector<PendingNick> pending_nicks_;
+  // The pending NICK an answer naming `nick` is about: that nick, else one it
+  // begins (the server cut it to its NICKLEN), else the oldest. end() if none.
+  std::vector<PendingNick>::iterator answered_nick(std::string_view nick);
   std::string motd_;
   std::vector<PendingAdmin> admins_;         // our KICKs and MODEs not yet seen
   bool away_ = false;                        // we sent AWAY on this connection

@@ -155,10 +155,10 @@ void IrcSession::on_nick(const IrcMessage& m, SessionOutput& out) {
   const bool self = is_self(old);
   if (self) {
     nick_ = now;
-    // Ours: the NICK it answers, and any before it (answered already: in order).
-    auto it = std::find_if(pending_nicks_.begin(), pending_nicks_.end(),
-                           [&](const PendingNick& p) { return nick_eq(p.nick, now); });
-    if (it != pending_nicks_.end()) pending_nicks_.erase(pending_nicks_.begin(), it + 1);
+    // Ours: the NICK it answers, and any before it (answered already: in order),
+    // and any after it asking for the nick we now have (a server ignores those).
+    if (auto it = answered_nick(now); it != pending_nicks_.end()) pending_nicks_.erase(pending_nicks_.begin(), it + 1);
+    while (!pending_nicks_.empty() && nick_eq(pending_nicks_.front().nick, now)) pending_nicks_.erase(pending_nicks_.begin());
   }
   for (auto& room : rooms_) {
     if (self)
@@ -408,12 +408,14 @@ void IrcSession::echo_failed(const std::string& key, Failure f, const std::strin
 void IrcSession::nick_refused(int code, const IrcMessage& m, SessionOutput& out) {
   if (state_ != State::Ready) return;
   std::string text = irc_to_xmpp_text(m.params.size() > 2 ? m.params.back() : m.param(1));
-  // The NICK it answers: the one it names; 435/438/447 name it elsewhere or not at
-  // all, so the oldest (the server answers in order).
-  auto it = std::find_if(pending_nicks_.begin(), pending_nicks_.end(),
-                         [&](const PendingNick& p) { return nick_eq(p.nick, m.param(1)); });
-  if (it == pending_nicks_.end() && (code == 435 || code == 438 || code == 447)) it = pending_nicks_.begin();
-  if (it == pending_nicks_.end()) return server_message(irc_to_xmpp_text(m.param(1)) + ": " + text, out);
+  // The NICK it answers (435/438/447 may name it elsewhere or not at all: then
+  // the oldest, as the server answers in order).
+  auto it = answered_nick(code == 447 ? std::string_view() : std::string_view(m.param(1)));
+  if (it == pending_nicks_.end()) {
+    // A NICK typed as a raw line: the server's words ("<nick>: <why>" when it names one).
+    if (m.params.size() <= 2) return server_message(text, out);
+    return server_message(irc_to_xmpp_text(m.param(1)) + ": " + text, out);
+  }
   const PendingNick asked = std::move(*it);
   pending_nicks_.erase(it);
   PresenceUpdate p;

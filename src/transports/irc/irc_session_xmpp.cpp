@@ -71,7 +71,8 @@ void IrcSession::join(const OutboundPresence& p, SessionOutput& out) {
   r.peer = p.peer;
   r.channel_key = p.muc_password;
   r.members.push_back(Member{p.user_resource, p.peer_resource, p.ref, false, p.history_max, p.history_since_ms});
-  r.behind_part = std::find(parting_.begin(), parting_.end(), key) != parting_.end();
+  // A JOIN that goes out now, behind our unanswered PART (none on a later connection).
+  r.behind_part = state_ == State::Ready && std::find(parting_.begin(), parting_.end(), key) != parting_.end();
   rooms_.push_back(std::move(r));
   Room& room = rooms_.back();
   switch (state_) {
@@ -129,6 +130,9 @@ void IrcSession::change_nick(Room& room, const Member& m, const std::string& nic
   auto n = parse_peer(nick + "%" + cfg_.server);
   if (!n || n->kind != IrcAddress::Kind::Nick) return error(Failure::NotAcceptable, "'" + nick + "' is not a valid IRC nickname.");
   if (state_ != State::Ready) return error(Failure::Unavailable, "Not connected to " + cfg_.server + " right now.");
+  // Already on its way (another resource, or the client again): its echo gives
+  // every resource the 303 pair; a second NICK would get no answer at all.
+  if (!pending_nicks_.empty() && nick_eq(nick, pending_nicks_.back().nick)) return;
   if (pending_nicks_.size() >= kMaxPendingNicks)
     return error(Failure::Unavailable, "Too many nickname changes are waiting for " + cfg_.server + "; try again.");
   pending_nicks_.push_back(PendingNick{nick, m.resource, room.peer});

@@ -62,6 +62,8 @@ TEST_CASE("a rejoin while the leave is unanswered: the old JOIN's names, topic, 
   CHECK(out.events.empty());
   out = t.irc(":op!o@h KICK #chan alice :old business");
   CHECK(out.events.empty());
+  out = t.irc(":srv 474 alice #chan :Cannot join channel (+b)");  // refusing the old JOIN, say
+  CHECK(out.events.empty());
   CHECK(t.s.occupancy("#chan", "phone", "alice") == Occupancy::NotJoined);
   // Our PART is answered (here 442: the kick came first) ...
   out = t.irc(":srv 442 alice #chan :You're not on that channel");
@@ -116,17 +118,45 @@ TEST_CASE("two nick changes in a row: each answer goes to the change it answers"
   CHECK(ps.size() == 4);  // 303 pairs to both resources
   CHECK(t.s.nick() == "c");
 
-  // Refusals that name no nick (447 +N, 438 too fast) answer the oldest change.
+  // A refusal naming the second of two: the second's (not merely the oldest).
+  t.s.on_presence(t.presence("phone", kRoom, "x"));
+  t.s.on_presence(t.presence("laptop", kRoom, "y"));
+  ps = all<PresenceUpdate>(t.irc(":srv 433 c y :Nickname is already in use"));
+  REQUIRE(ps.size() == 1);
+  CHECK(ps[0].user_resource == "laptop");
+  CHECK(ps[0].peer_resource == "y");
+  CHECK(all<PresenceUpdate>(t.irc(":c!a@h NICK :x")).size() == 4);
+
+  // Refusals that name no nick (447 on +N) answer the oldest change.
   t.s.on_presence(t.presence("laptop", kRoom, "d"));
-  ps = all<PresenceUpdate>(t.irc(":srv 447 c :Can not change nickname while on #chan (+N)"));
+  ps = all<PresenceUpdate>(t.irc(":srv 447 x :Can not change nickname while on #chan (+N)"));
   REQUIRE(ps.size() == 1);
   REQUIRE(ps[0].error);
   CHECK(*ps[0].error == Failure::NotAcceptable);
   CHECK(ps[0].user_resource == "laptop");
   CHECK(ps[0].status == "Can not change nickname while on #chan (+N)");
   // Nothing is left waiting: a 433 for a NICK typed as a raw line is the server's news.
-  ps = all<PresenceUpdate>(t.irc(":srv 433 c e :Nickname is already in use"));
-  CHECK(ps.empty());
+  auto raw = t.irc(":srv 433 x e :Nickname is already in use");
+  CHECK(all<PresenceUpdate>(raw).empty());
+  REQUIRE(all<InboundMessage>(raw).size() == 1);
+  CHECK(all<InboundMessage>(raw)[0].body == "e: Nickname is already in use");
+}
+
+TEST_CASE("the same nick asked twice is sent once; a nick the server cuts to its NICKLEN still answers the change") {
+  Scenario t;
+  t.joined();
+  t.join("laptop");
+  CHECK(wire(t.s.on_presence(t.presence("phone", kRoom, "b"))) == std::vector<std::string>{"NICK b"});
+  CHECK(wire(t.s.on_presence(t.presence("laptop", kRoom, "B"))).empty());  // on its way already
+  CHECK(all<PresenceUpdate>(t.irc(":alice!a@h NICK :b")).size() == 4);
+  // Nothing stale is left: the laptop's next change gets its own answer.
+  t.s.on_presence(t.presence("laptop", kRoom, "averyveryverylongnick"));
+  auto ps = all<PresenceUpdate>(t.irc(":srv 433 b averyveryverylon :Nickname is already in use"));
+  REQUIRE(ps.size() == 1);
+  REQUIRE(ps[0].error);
+  CHECK(*ps[0].error == Failure::Conflict);
+  CHECK(ps[0].user_resource == "laptop");
+  CHECK(ps[0].peer_resource == "averyveryverylongnick");
 }
 
 TEST_CASE("a kick asked for just before leaving is answered done when the server relays it") {
@@ -166,3 +196,21 @@ TEST_CASE("a channel forwarded elsewhere (470) refuses the join; the forced JOIN
   CHECK(wire(t.irc(":alice!a@h JOIN ##overflow")) == std::vector<std::string>{"PART ##overflow"});
 }
 
+TEST_CASE("a rejoin while the quitting connection's PART is unanswered completes on the next connection") {
+  Scenario t;
+  t.joined();
+  t.leave("phone");  // PART, then the grace period
+  REQUIRE(t.s.on_timer(SessionTimer::Grace).quit);
+  auto out = t.join("phone");  // while QUIT is on its way: no JOIN on this connection
+  CHECK(wire(out).empty());
+  out = t.s.on_closed("Quit", false);  // the PART's echo never came
+  REQUIRE(out.connect);
+  out = t.s.on_registered("alice", false);
+  CHECK(wire(out) == std::vector<std::string>{"JOIN #chan"});
+  t.irc(":alice!a@h JOIN #chan");
+  t.irc(":srv 353 alice = #chan :alice bob");
+  auto ps = all<PresenceUpdate>(t.irc(":srv 366 alice #chan :End"));
+  REQUIRE(ps.size() == 2);
+  CHECK(has_code(ps[1], 110));
+  CHECK(t.s.occupancy("#chan", "phone", "alice") == Occupancy::Self);
+}
