@@ -1,5 +1,7 @@
 #include "component/component_session.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -18,6 +20,13 @@ std::string random_hex(std::size_t n) {
   return s;
 }
 
+// The server's domain as it stamps it and as configured: ASCII case aside, equal.
+bool same_domain(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 }  // namespace
 
 std::string_view stream_error_hint(std::string_view condition) {
@@ -31,7 +40,7 @@ std::string_view stream_error_hint(std::string_view condition) {
 }
 
 ComponentSession::ComponentSession(SessionConfig cfg, const Clock& clock)
-    : cfg_(std::move(cfg)), clock_(clock), framer_(cfg_.max_stanza_bytes), origin_prefix_(random_hex(8)), log_(log::get(cfg_.domain)) {
+    : cfg_(std::move(cfg)), clock_(clock), framer_(cfg_.max_stanza_bytes), origin_prefix_(random_hex(8)), ping_secret_(random_hex(16)), log_(log::get(cfg_.domain)) {
   auto& m = Metrics::global();
   const std::string help = "Stanzas through the component link";
   m_in_ = &m.counter("switchboard_stanzas_total", help, {{"domain", cfg_.domain}, {"direction", "in"}});
@@ -154,8 +163,11 @@ void ComponentSession::handle_element(std::string&& bytes) {
     return;
   }
   if (state_ != SessionState::Ready && state_ != SessionState::Closing) return;
-  // Answers to our ack pings prove delivery; they are ours, not the core's.
-  if (name == "iq" && !ping_id_.empty() && s.id() == ping_id_ && (s.type() == "result" || s.type() == "error")) {
+  // Answers to our ack pings prove delivery; they are ours, not the core's. Only
+  // from the server we pinged (it stamps `from`, so no user can answer for it)
+  // and with the id, which holds a random part (SPEC §3: nothing accepted is lost).
+  if (name == "iq" && !ping_id_.empty() && s.id() == ping_id_ && (s.type() == "result" || s.type() == "error") &&
+      same_domain(s.from(), cfg_.ping_target)) {
     while (!unproven_.empty() && unproven_.front().seq <= ping_covers_) {
       if (unproven_.front().token) proven_.push_back(unproven_.front().token);
       unproven_.pop_front();
@@ -216,7 +228,7 @@ void ComponentSession::write_waiting() {
 }
 
 void ComponentSession::write_ping() {
-  ping_id_ = "sb-ack-" + std::to_string(next_ping_++);
+  ping_id_ = "sb-ack-" + ping_secret_ + "-" + std::to_string(next_ping_++);
   ping_covers_ = unproven_.empty() ? 0 : unproven_.back().seq;
   ping_sent_ = clock_.now();
   if (!unproven_.empty()) {

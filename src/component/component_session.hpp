@@ -121,6 +121,8 @@ class ComponentSession {
   std::deque<Entry> unproven_;   // written, not yet proven read
   std::uint64_t next_seq_ = 1;
   std::string origin_prefix_;
+  // In our ack pings' ids: users see origin ids, never these (SPEC §3 proofs).
+  std::string ping_secret_;
   std::uint64_t next_origin_ = 1;
   std::string out_;
   std::vector<Stanza> received_;

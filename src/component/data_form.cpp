@@ -83,14 +83,14 @@ pugi::xml_node append_form(pugi::xml_node parent, const DataForm& form) {
     if (!f.var.empty()) fe.append_attribute("var").set_value(f.var.c_str());
     // In a submit form the type is optional; keep it when we know it.
     if (!f.type.empty()) fe.append_attribute("type").set_value(f.type.c_str());
-    if (!f.label.empty()) fe.append_attribute("label").set_value(f.label.c_str());
+    if (!f.label.empty()) set_text_attr(fe, "label", f.label);  // e.g. a device id
     // XEP-0004 schema order: desc, required, value*, option*.
     if (!f.desc.empty()) append_text(fe, "desc", f.desc);
     if (f.required) fe.append_child("required");
     for (const auto& v : f.values) append_text(fe, "value", v);
     for (const auto& o : f.options) {
       auto oe = fe.append_child("option");
-      if (!o.label.empty()) oe.append_attribute("label").set_value(o.label.c_str());
+      if (!o.label.empty()) set_text_attr(oe, "label", o.label);
       append_text(oe, "value", o.value);
     }
   }

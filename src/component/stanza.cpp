@@ -126,6 +126,10 @@ void set_text(pugi::xml_node n, std::string_view text) {
   set_sanitized(n.append_child(pugi::node_pcdata), text);
 }
 
+void set_text_attr(pugi::xml_node n, const char* name, std::string_view text) {
+  set_sanitized(n.append_attribute(name), text);
+}
+
 namespace {
 // parse_default is what XML 1.0 requires and nothing more: escapes (§4.6),
 // CDATA, end-of-line (§2.11) and attribute-value normalisation (§3.3.3);

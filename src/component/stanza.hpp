@@ -29,6 +29,9 @@ pugi::xml_node append(pugi::xml_node parent, std::string_view name, std::string_
 pugi::xml_node append_text(pugi::xml_node parent, std::string_view name, std::string_view text);
 // Sets the text content of an element, sanitized.
 void set_text(pugi::xml_node n, std::string_view text);
+// Appends the attribute name='text', sanitized: for foreign text (a device id, an
+// IRC nick) that a server would otherwise reject as not well-formed (SPEC §3).
+void set_text_attr(pugi::xml_node n, const char* name, std::string_view text);
 
 class Stanza {
  public:

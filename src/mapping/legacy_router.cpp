@@ -156,7 +156,10 @@ void CoreState::legacy(const xmpp::Stanza& s, const xmpp::Jid& from, const xmpp:
     if (auto h = xmpp::child(x, "history", xmpp::ns::muc)) read_history_request(h, op);
     want_history(from.str(), op);
   }
-  presence_pending_.put(ref, std::move(p), steady_ms());
+  // Kept only where an answer can come: a room join or change (to room/nick, or
+  // with XEP-0045's <x/>). The broadcasts a server sends every contact on each
+  // login would otherwise fill the map and push out the joins it exists to keep.
+  if (op.muc || !op.peer_resource.empty()) presence_pending_.put(ref, std::move(p), steady_ms());
   if (type == "subscribe") {
     reg_.set_subscribed(cfg_.domain, bare, *peer, true);
     to_transport(out, std::move(op));

@@ -48,8 +48,10 @@ bool CoreState::append_items(pugi::xml_node q, const std::vector<transport::Item
   for (std::size_t i = page.begin; i < page.end; ++i) {
     const std::string jid = jid_for(items[i].peer);
     auto it = q.append_child("item");
-    it.append_attribute("jid").set_value(jid.c_str());
-    if (!items[i].name.empty()) it.append_attribute("name").set_value(xmpp::sanitize_text(items[i].name).c_str());
+    // A device id straight from an MQTT topic may hold a control character: made
+    // valid XML here (else the server ends the stream over it, SPEC §3).
+    xmpp::set_text_attr(it, "jid", jid);
+    if (!items[i].name.empty()) xmpp::set_text_attr(it, "name", items[i].name);
     if (i == page.begin) first = jid;
     if (i + 1 == page.end) last = jid;
   }

@@ -200,7 +200,7 @@ void CoreState::mam(const xmpp::Stanza& s, const xmpp::Jid& from, const std::str
     auto fwd = xmpp::append(result, "forwarded", xmpp::ns::forward);
     xmpp::append(fwd, "delay", xmpp::ns::delay).append_attribute("stamp").set_value(civil::iso8601_ms(line.at_ms).c_str());
     auto inner = xmpp::append(fwd, "message", xmpp::ns::client);
-    inner.append_attribute("from").set_value(with_resource(room, line.nick).c_str());
+    xmpp::set_text_attr(inner, "from", with_resource(room, line.nick));
     inner.append_attribute("type").set_value("groupchat");
     inner.append_attribute("id").set_value(std::to_string(line.id).c_str());
     xmpp::append_text(inner, "body", line.body);

@@ -94,7 +94,10 @@ void CoreState::disco_items(const xmpp::Stanza& s, const xmpp::Jid& from, Effect
 
   if (node.empty()) {
     // An IRC domain with a fixed_server: the domain is the server, its items the channels.
-    if (tr_.lists_items("") && may_use(bare)) return ask_items(s, from, "", out);
+    // Only for users the domain serves (SPEC §6: the devices the requester may
+    // see): to a stranger the list is empty, as its command list is.
+    if (!may_use(bare)) return send(out, std::move(reply));
+    if (tr_.lists_items("")) return ask_items(s, from, "", out);
     auto rsm = xmpp::parse_rsm(req);
     if (!rsm) return error(out, s, xmpp::Condition::BadRequest, "Malformed result set request (XEP-0059).");
     if (!append_items(q, tr_.items(bare), *rsm)) return error(out, s, xmpp::Condition::ItemNotFound);

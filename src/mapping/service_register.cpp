@@ -72,9 +72,11 @@ void CoreState::register_get(const xmpp::Stanza& s, const xmpp::Jid& from, Effec
 
 void CoreState::register_set(const xmpp::Stanza& s, const xmpp::Jid& from, Effects& out) {
   auto bare = from.bare_str();
-  if (!allowed(bare)) return forbidden(out, s, bare);
   auto q = s.child("query", xmpp::ns::register_);
+  // SPEC §4 <remove/>: a user taken off the allow list may still delete what the
+  // gateway keeps of them.
   if (xmpp::child(q, "remove", xmpp::ns::register_)) return unregister(s, bare, out);
+  if (!allowed(bare)) return forbidden(out, s, bare);
 
   auto fields = tr_.registration_fields();
   FieldValues values;
@@ -119,7 +121,10 @@ void CoreState::register_set(const xmpp::Stanza& s, const xmpp::Jid& from, Effec
 }
 
 void CoreState::unregister(const xmpp::Stanza& s, const std::string& bare, Effects& out) {
-  if (!registered(bare)) return error(out, s, xmpp::Condition::ItemNotFound, "You are not registered.");
+  // Where registration is optional (IRC, SMS) a user has rooms, archives,
+  // subscriptions and sessions without one: <remove/> deletes those too.
+  if (!registered(bare) && (tr_.requires_registration() || !allowed(bare)))
+    return error(out, s, xmpp::Condition::ItemNotFound, "You are not registered.");
   auto peers = reg_.subscriptions(cfg_.domain, bare);
   reg_.remove_registration(cfg_.domain, bare);
   if (archive_) archive_->remove_user(cfg_.domain, bare);  // "everything of this user", the archive too

@@ -66,10 +66,10 @@ class MemoryRegistry final : public mapping::Registry {
   }
   void put_registration(SV d, const mapping::Registration& r) override { regs_[{std::string(d), r.user}] = r; }
   bool remove_registration(SV d, SV u) override {
-    if (!regs_.erase({std::string(d), std::string(u)})) return false;
+    // As SqliteRegistry: everything of the user goes; the answer is whether a registration did.
     std::erase_if(subs_, [&](const auto& t) { return std::get<0>(t) == d && std::get<1>(t) == u; });
     std::erase_if(settings_, [&](const auto& kv) { return std::get<0>(kv.first) == d && std::get<1>(kv.first) == u; });
-    return true;
+    return regs_.erase({std::string(d), std::string(u)}) > 0;
   }
 
   // Subscriptions

@@ -135,6 +135,24 @@ TEST_CASE("an answered ping proves the stanzas before it; tokens are reported") 
   CHECK(s.take_proven() == std::vector<std::uint64_t>{13});
 }
 
+TEST_CASE("only the pinged server's answer proves delivery: a user's forged result does not") {
+  // SPEC §3: a proof releases the spool; a forged one would lose what a dropped
+  // link then takes with it. The server stamps `from`; the id is not guessable.
+  ManualClock clock;
+  ComponentSession s(config(), clock);
+  authenticate(s);
+  s.send(msg("a"), 21);
+  const auto id = ping_id_in(s.take_output());
+  CHECK(id.find("sb-ack-1") == std::string::npos);  // not a counter alone
+  s.on_bytes("<iq type='result' from='mallory@example.org/x' id='" + id + "'/>");
+  s.on_bytes("<iq type='result' id='" + id + "'/>");
+  s.on_bytes("<iq type='result' from='example.org' id='sb-ack-1'/>");
+  CHECK(s.take_proven().empty());
+  CHECK(s.unproven() == 1);
+  s.on_bytes("<iq type='result' from='Example.ORG' id='" + id + "'/>");
+  CHECK(s.take_proven() == std::vector<std::uint64_t>{21});
+}
+
 TEST_CASE("stanzas written but not proven are re-sent after reconnect, same origin-id, before newer ones") {
   ManualClock clock;
   ComponentSession s(config(), clock);
@@ -291,7 +309,7 @@ TEST_CASE("proof pings are rate-limited under load; stragglers are proven by the
   authenticate(s);
   s.send(msg("a"), 1);
   auto id = ping_id_in(s.take_output());
-  s.on_bytes("<iq type='result' id='" + id + "'/>");
+  s.on_bytes("<iq type='result' from='example.org' id='" + id + "'/>");
   CHECK(s.take_proven() == std::vector<std::uint64_t>{1});
   // Within the proof interval: written, but no ping of its own.
   s.send(msg("b"), 2);
@@ -303,7 +321,7 @@ TEST_CASE("proof pings are rate-limited under load; stragglers are proven by the
   clock.advance(std::chrono::milliseconds(10));
   s.on_tick();
   id = ping_id_in(s.take_output());
-  s.on_bytes("<iq type='result' id='" + id + "'/>");
+  s.on_bytes("<iq type='result' from='example.org' id='" + id + "'/>");
   CHECK(s.take_proven() == std::vector<std::uint64_t>{2});
   // Many waiting stanzas get a proof at once, interval or not.
   for (std::uint64_t t = 10; t < 10 + 512; ++t) s.send(msg("x"), t);

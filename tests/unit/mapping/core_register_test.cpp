@@ -144,6 +144,31 @@ TEST_CASE("remove: registration gone, UserRemoved, unsubscribed; then item-not-f
   CHECK(again.commands.empty());
 }
 
+TEST_CASE("remove also works for a user no longer allowed, and where registration is optional without one") {
+  CoreHarness h;
+  h.cfg.allow = {"*@other.example"};  // alice was taken off the allow list after registering ...
+  mapping::Registration r;
+  r.user = "alice@example.org";
+  h.reg.put_registration("mqtt.example.org", r);
+  auto out = h.send(
+      "<iq type='set' id='rm' from='alice@example.org/r' to='mqtt.example.org'>"
+      "<query xmlns='jabber:iq:register'><remove/></query></iq>");
+  CHECK(out.stanzas.at(0).type() == "result");  // ... and may still delete her data
+  CHECK_FALSE(h.reg.registration("mqtt.example.org", "alice@example.org"));
+
+  // Registration optional (IRC, SMS): an allowed user with no registration still
+  // has sessions and subscriptions; <remove/> ends them.
+  CoreHarness h2;
+  h2.tr.needs_registration = false;
+  h2.reg.set_subscribed("mqtt.example.org", "bob@example.org", "kitchen", true);
+  out = h2.send(
+      "<iq type='set' id='rm2' from='bob@example.org/r' to='mqtt.example.org'>"
+      "<query xmlns='jabber:iq:register'><remove/></query></iq>");
+  CHECK(out.stanzas.at(0).type() == "result");
+  CHECK(commands_of<transport::UserRemoved>(out).size() == 1);
+  CHECK(h2.reg.subscriptions("mqtt.example.org", "bob@example.org").empty());
+}
+
 TEST_CASE("registration is forbidden to users the gateway does not allow; admins always may") {
   CoreHarness h;
   auto get = h.send(

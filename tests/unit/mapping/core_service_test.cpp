@@ -39,6 +39,7 @@ TEST_CASE("disco#info on the domain: gateway identity and features, for anyone")
 TEST_CASE("disco#items lists the transport's items as JIDs, escaped per XEP-0106") {
   CoreHarness h;
   h.tr.items_ = {{"home kitchen", "Kitchen"}, {"", "The gateway"}};
+  h.register_user("alice@example.org");
   auto out = h.send(
       "<iq type='get' id='i1' from='alice@example.org/x' to='mqtt.example.org'>"
       "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
@@ -50,6 +51,29 @@ TEST_CASE("disco#items lists the transport's items as JIDs, escaped per XEP-0106
   }
   CHECK(jids == std::vector<std::string>{"home\\20kitchen@mqtt.example.org", "mqtt.example.org"});
   CHECK(names == std::vector<std::string>{"Kitchen", "The gateway"});
+
+  // A device id is foreign text (an MQTT topic level): a control character in it
+  // must not make the answer XML the server rejects (SPEC §3).
+  h.tr.items_ = {{std::string("odd\x01id"), std::string("bad\x02name")}};
+  auto odd = h.send(
+      "<iq type='get' id='i3' from='alice@example.org/x' to='mqtt.example.org'>"
+      "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+  const std::string xml = odd.only().str();
+  CHECK(xml.find("&#1") == std::string::npos);
+  CHECK(xml.find("&#x1") == std::string::npos);
+  CHECK(xml.find('\x01') == std::string::npos);
+  CHECK(xml.find("bad") != std::string::npos);
+
+  // Someone the domain does not serve (not allowed, or not registered where
+  // registration is needed) sees no devices: the list is only for its users.
+  h.tr.items_ = {{"home kitchen", "Kitchen"}};
+  for (const char* stranger : {"mallory@evil.example/x", "bob@example.org/x"}) {
+    auto none = h.send(std::string("<iq type='get' id='i4' from='") + stranger +
+                       "' to='mqtt.example.org'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+    auto nq = none.only().child("query", xmpp::ns::disco_items);
+    CHECK(nq);
+    CHECK_FALSE(nq.child("item"));
+  }
 
   // An unknown node is not something we have.
   auto bad = h.send(
