@@ -104,6 +104,27 @@ std::vector<std::string> BodyTemplate::pointers() const {
   return out;
 }
 
+bool json_too_deep(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 std::string json_escape(std::string_view s) {
   // nlohmann/json's string serialiser, without the surrounding quotes; invalid
   // UTF-8 becomes U+FFFD instead of an exception.

@@ -12,6 +12,7 @@
 // cannot be inserted as a bare JSON number/object: that would let the sender's text
 // break the JSON. Non-JSON templates insert the body verbatim ("say {body}").
 #pragma once
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +64,11 @@ class CommandTemplate {
   std::vector<std::string> literals_;  // text around the placeholders: n placeholders, n+1 literals
   bool json_ = false;
 };
+
+// True when `text` opens more than `limit` arrays/objects at once ('[' and '{'
+// outside JSON strings, escapes honoured). Linear, no recursion: call it before
+// parsing untrusted JSON, as nlohmann/json recurses per level in dump().
+bool json_too_deep(std::string_view text, std::size_t limit);
 
 // `s` escaped as the content of a JSON string (RFC 8259 §7), without the quotes.
 // UTF-8 is kept as is; control characters become escapes.

@@ -229,8 +229,10 @@ void on_paho_message(const std::shared_ptr<MqttClient::Shared>& s, ::mqtt::const
   co.set_clean_start(false);
   if (o.protocol == 5) {
     ::mqtt::properties props;
-    props.add(::mqtt::property(::mqtt::property::SESSION_EXPIRY_INTERVAL,
-                               int32_t(std::max(1, o.session_expiry_s))));
+    // Paho C++ takes an int32_t and stores its bits in the unsigned integer4: the
+    // C++20 conversion is modular, so 4294967295 ("never expires") goes out as is.
+    const std::uint32_t expiry = std::max<std::uint32_t>(1, o.session_expiry_s);
+    props.add(::mqtt::property(::mqtt::property::SESSION_EXPIRY_INTERVAL, static_cast<std::int32_t>(expiry)));
     co.set_properties(props);
   }
   co.set_keep_alive_interval(o.keepalive_s);

@@ -62,7 +62,9 @@ struct ClientOptions {
   std::string ca_file, cert_file, key_file;  // TLS: trust store, client cert, client key
   int protocol = 4;        // 4 = MQTT 3.1.1, 5 = MQTT 5
   int keepalive_s = 30;
-  int session_expiry_s = 86400;  // MQTT 5 session expiry interval; must be > 0 to persist
+  // MQTT 5 session expiry interval (a Four Byte Integer, MQTT 5 §3.1.2.11.2): must
+  // be > 0 to persist; 0xFFFFFFFF means the session never expires. Sent unchanged.
+  std::uint32_t session_expiry_s = 86400;
   int connect_timeout_s = 10;
   int min_retry_s = 1, max_retry_s = 60;     // Paho automatic reconnect backoff
 };

@@ -249,7 +249,7 @@ std::optional<MqttConfig> parse_mqtt_config(ConfigReader& block) {
   if (block.has("key_file") && !block.has("cert_file")) block.problem("key_file", "a key_file needs a 'cert_file'");
 
   c.keepalive_seconds = static_cast<int>(block.get_int("keepalive_seconds", 30, 1, 65535));
-  c.session_expiry_seconds = block.get_int("session_expiry_seconds", 86400, 1, 4294967295LL);
+  c.session_expiry_seconds = static_cast<std::uint32_t>(block.get_int("session_expiry_seconds", 86400, 1, 4294967295LL));
   // MQTT 3.1.1 has no expiry: clean session off keeps the session until the broker drops it.
   if (block.has("session_expiry_seconds") && c.mqtt_version != 5)
     block.problem("session_expiry_seconds", "only applies to protocol = \"5\"");

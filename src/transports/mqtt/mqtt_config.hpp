@@ -5,12 +5,12 @@
 //   broker = "tcp://host:port"   tcp:// or mqtt:// (1883), ssl:// or mqtts:// (8883)
 //   client_id (required: a fixed id keeps the persistent session), protocol "3.1.1"|"5",
 //   username, password | password_file, ca_file, cert_file, key_file (TLS only),
-//   keepalive_seconds, session_expiry_seconds (MQTT 5 only, > 0),
+//   keepalive_seconds, session_expiry_seconds (MQTT 5 only, 1..4294967295 = never),
 //   max_held_commands, max_held_seconds, and [[mqtt.device]] routes:
 //   jid (required), state, command, availability (at least one), online, offline
 //   (only with availability), format "text"|"json", body (only with format "json"),
-//   command_template (only with command), subscribers (bare JIDs), qos 0..2,
-//   retain, name.
+//   command_template (only with command), subscribers (bare JIDs), qos 0..2 (of
+//   published commands; subscriptions are always QoS 1), retain, name.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -43,7 +43,7 @@ struct MqttConfig {
   std::string username, password;
   std::string ca_file, cert_file, key_file;
   int keepalive_seconds = 30;
-  std::int64_t session_expiry_seconds = 86400;  // MQTT 5 session expiry interval
+  std::uint32_t session_expiry_seconds = 86400;  // MQTT 5 session expiry interval (4294967295: never expires)
   std::size_t max_held_commands = 1000;          // held while the broker is down
   int max_held_seconds = 300;                    // ... and their maximum age
   std::vector<Route> routes;

@@ -109,7 +109,7 @@ class MqttTransport final : public Transport {
     o.key_file = cfg_.key_file;
     o.protocol = cfg_.mqtt_version;
     o.keepalive_s = cfg_.keepalive_seconds;
-    o.session_expiry_s = static_cast<int>(cfg_.session_expiry_seconds);
+    o.session_expiry_s = cfg_.session_expiry_seconds;  // uint32 end to end: 4294967295 is "never"
     MqttClient::Handlers h;
     h.on_connected = [this] { on_connected(); };
     h.on_disconnected = [this](std::string why) { on_disconnected(std::move(why)); };
@@ -283,12 +283,17 @@ class MqttTransport final : public Transport {
       return fail(m.ref, Failure::NotFound, "no device '" + m.peer + "' on this gateway");
     auto topic = routes_.command_topic(device, route);
     if (!topic) return fail(m.ref, Failure::NotFound, "device '" + m.peer + "' takes no commands");
-    std::string payload = route->command_template ? route->command_template->render(m.body) : m.body;
+    // No body (subject only, empty <body/>): nothing to publish (routes.hpp
+    // command_payload); an empty payload would also clear a retained command.
+    auto payload = command_payload(*route, m.body);
+    if (!payload)
+      return fail(m.ref, Failure::NotAcceptable,
+                  "the message has no text to send to '" + m.peer + "': only a message body is published as a command");
     const auto held = held_.size() + in_flight_.size();
     if (!client_->connected() && held >= cfg_.max_held_commands)
       return fail(m.ref, Failure::Unavailable,
                   "the MQTT broker is unreachable and " + std::to_string(held) + " commands are already waiting");
-    Held h{0, OutboxRecord{std::move(*topic), std::move(payload), route->qos, route->retain, m.ref, boot_,
+    Held h{0, OutboxRecord{std::move(*topic), std::move(*payload), route->qos, route->retain, m.ref, boot_,
                            m.want_outcome, m.origin},
            clock_.unix_ms()};
     h.id = store_.enqueue_hot(domain_, kOutbox, encode_outbox_record(h.r));

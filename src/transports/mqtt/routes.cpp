@@ -161,9 +161,13 @@ std::optional<Inbound> RouteTable::classify(std::string_view topic) const {
 }
 
 const Route* RouteTable::route_of(std::string_view device_id) const {
+  // Exact (variable-free) ids first: a catch-all "{id}" listed earlier must not
+  // hide a fixed device.
+  for (const Route& r : routes_)
+    if (r.jid.variables().empty() && r.jid.parse_id(device_id)) return &r;
   if (auto k = find_known(device_id)) return &routes_[k->route];
   for (const Route& r : routes_)
-    if (r.jid.parse_id(device_id)) return &r;
+    if (!r.jid.variables().empty() && r.jid.parse_id(device_id)) return &r;
   return nullptr;
 }
 
@@ -180,14 +184,27 @@ std::optional<std::string> RouteTable::command_topic(std::string_view device_id,
     if (!vars) return std::nullopt;
     return r.command->expand(*vars);
   };
-  if (auto k = find_known(device_id)) {
-    route = &routes_[k->route];
-    if (!route->command) return std::nullopt;
-    return route->command->expand(k->vars);
-  }
-  // Never published: the first route whose id template fits and can form a topic.
+  // Exact (variable-free) ids first, as in route_of.
   for (const Route& r : routes_) {
-    if (!r.jid.parse_id(device_id)) continue;
+    if (!r.jid.variables().empty() || !r.jid.parse_id(device_id)) continue;
+    if (!route) route = &r;
+    if (auto t = expand(r, device_id)) {
+      route = &r;
+      return t;
+    }
+  }
+  if (auto k = find_known(device_id)) {
+    const Route& r = routes_[k->route];
+    if (!route) route = &r;
+    if (!r.command) return std::nullopt;
+    auto t = r.command->expand(k->vars);
+    if (t) route = &r;
+    return t;
+  }
+  // Never published: the first templated route whose id template fits and can
+  // form a topic.
+  for (const Route& r : routes_) {
+    if (r.jid.variables().empty() || !r.jid.parse_id(device_id)) continue;
     if (!route) route = &r;
     if (auto t = expand(r, device_id)) {
       route = &r;
@@ -199,19 +216,17 @@ std::optional<std::string> RouteTable::command_topic(std::string_view device_id,
 
 std::vector<Subscription> RouteTable::filters() const {
   std::vector<Subscription> out;
-  auto add = [&](const std::optional<TopicPattern>& p, int qos) {
+  auto add = [&](const std::optional<TopicPattern>& p) {
     if (!p) return;
     std::string f = p->filter();
     for (auto& s : out)
-      if (s.filter == f) {
-        s.qos = std::max(s.qos, qos);
-        return;
-      }
-    out.push_back(Subscription{std::move(f), qos});
+      if (s.filter == f) return;
+    // Not the route's qos (routes.hpp): that one is for commands.
+    out.push_back(Subscription{std::move(f), 1});
   };
   for (const Route& r : routes_) {
-    add(r.state, r.qos);
-    add(r.availability, r.qos);
+    add(r.state);
+    add(r.availability);
   }
   return out;
 }
@@ -228,6 +243,11 @@ std::string render_state(const Route& route, std::string_view payload, std::stri
     if (raw.truncated) warning = "payload of " + std::to_string(payload.size()) + " bytes truncated";
     return raw.text;
   }
+  // Depth first: nlohmann's dump (and the rendering of a pointer to a deep value)
+  // recurse once per level; 100k levels would overflow the io thread's stack.
+  if (json_too_deep(payload, kMaxJsonDepth))
+    return deliver_raw("payload is not valid JSON (nested deeper than " + std::to_string(kMaxJsonDepth) +
+                       " levels), delivered raw");
   nlohmann::json doc = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return deliver_raw("payload is not valid JSON, delivered raw");
   if (!route.body) {
@@ -241,6 +261,11 @@ std::string render_state(const Route& route, std::string_view payload, std::stri
   PayloadText out = payload_text(xml_sanitize(*text));
   if (out.truncated) warning = "rendered body truncated";
   return out.text;
+}
+
+std::optional<std::string> command_payload(const Route& route, std::string_view body) {
+  if (body.empty()) return std::nullopt;
+  return route.command_template ? route.command_template->render(body) : std::string(body);
 }
 
 std::optional<bool> availability_of(const Route& route, std::string_view payload) {

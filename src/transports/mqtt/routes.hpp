@@ -57,7 +57,7 @@ struct Route {
   std::optional<BodyTemplate> body;                 // only with Format::Json
   std::optional<CommandTemplate> command_template;  // none: the body is the payload
   std::vector<std::string> subscribers;             // bare JIDs
-  int qos = 1;
+  int qos = 1;  // for the commands published on `command`; subscriptions are QoS 1
   bool retain = false;
   int index = 0;             // 1-based position among the block's routes
   int line = 0, column = 0;  // of the [[mqtt.device]] table
@@ -85,6 +85,11 @@ class RouteTable {
   // The route and device for a published topic (first route in config order; the
   // config rejects overlapping routes). Remembers the device id's case.
   std::optional<Inbound> classify(std::string_view topic) const;
+  // Device ids to routes (route_of, command_topic): a route whose id template has
+  // no variable ("garage-door") names its device exactly and wins over templated
+  // routes ("{id}") wherever they are in the config; then the route an id was seen
+  // on; then the templated routes in config order.
+  //
   // The command topic for a device id (any case); `route` is set to its route.
   // nullopt when no route's id template fits the id or the fitting route has no
   // command pattern (or its values cannot form a topic).
@@ -93,7 +98,11 @@ class RouteTable {
   const Route* route_of(std::string_view device_id) const;
   // The device id with the case it was published with (or as given when never seen).
   std::string original_id(std::string_view device_id) const;
-  // Every state/availability filter once, with the highest qos asking for it.
+  // Every state/availability filter once, always at QoS 1 (SPEC §6 "QoS 1
+  // subscriptions"): the route's `qos` is for the commands we publish. A QoS 0
+  // subscription would leave nothing queued in the session while we are down, and
+  // QoS 2 over MQTT 3.1.1 with Paho (no Paho persistence) loses a message on a
+  // kill -9 between PUBREC and PUBREL.
   std::vector<Subscription> filters() const;
   std::size_t known_ids() const { return known_.size(); }
 
@@ -116,8 +125,20 @@ std::string ascii_lower(std::string_view s);
 // The chat message body for a state publish on `route`: the payload as text
 // (payload_text), or with Format::Json the rendered body template. A payload that
 // is not valid for the format is delivered raw and `warning` says why (SPEC §6:
-// never dropped silently); `warning` is empty otherwise.
+// never dropped silently); `warning` is empty otherwise. JSON nested deeper than
+// kMaxJsonDepth counts as invalid JSON (json_too_deep): it is never parsed, so it
+// cannot exhaust the io thread's stack (and crash again on every inbox replay).
+inline constexpr std::size_t kMaxJsonDepth = 256;
 std::string render_state(const Route& route, std::string_view payload, std::string& warning);
+
+// The payload a command message publishes on `route`'s command topic: the body, or
+// the command template rendered with it. nullopt when the body is empty (a
+// subject-only message, an empty <body/>): SPEC §6 publishes "a message with a
+// body", and an empty payload on a retain route would delete the broker's retained
+// command. A template does not change this: every command template contains
+// {body} (CommandTemplate::parse requires it), so its output with no body is a
+// command with its one variable part missing, not a command of its own.
+std::optional<std::string> command_payload(const Route& route, std::string_view body);
 
 // Availability payload -> available (true) / unavailable (false); nullopt when it
 // is neither configured payload (surrounding whitespace ignored).

@@ -5,6 +5,7 @@
 using nlohmann::json;
 using sb::transport::mqtt::BodyTemplate;
 using sb::transport::mqtt::CommandTemplate;
+using sb::transport::mqtt::json_too_deep;
 
 namespace {
 
@@ -119,4 +120,15 @@ TEST_CASE("command template: invalid templates are rejected") {
   CHECK(command_error(R"({"state": {body}})").find("in a JSON template, {body} at column 11 must be inside a JSON string") == 0);
   CHECK(command_error(R"({"state": "{body}")").find("is not valid JSON") != std::string::npos);
   CHECK(command_error(R"({"a\"": {body}})").find("must be inside a JSON string") != std::string::npos);
+}
+
+TEST_CASE("json_too_deep: counts nesting outside strings only") {
+  CHECK_FALSE(json_too_deep("", 2));
+  CHECK_FALSE(json_too_deep(R"({"a": [1, {"b": 2}]})", 3));
+  CHECK(json_too_deep(R"({"a": [1, {"b": 2}]})", 2));
+  CHECK_FALSE(json_too_deep(R"([[1], [2], [3]])", 2));  // siblings do not add up
+  CHECK_FALSE(json_too_deep(R"(["[[[[{{{{", "\"[[[[", {"k\"[[": 1}])", 2));  // brackets in strings
+  CHECK(json_too_deep(std::string(300000, '['), 256));
+  CHECK_FALSE(json_too_deep(std::string(256, '[') + std::string(256, ']'), 256));
+  CHECK(json_too_deep(std::string(257, '{'), 256));
 }

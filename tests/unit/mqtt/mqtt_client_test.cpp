@@ -277,13 +277,21 @@ class FakeBroker {
 
 // Stored/replayed session: client A subscribes QoS 1, leaves, B publishes 20 QoS 1
 // messages, A comes back with the same id and gets all 20 without re-subscribing.
-void persistent_session(int protocol) {
+// `expiry`: A's MQTT 5 session expiry interval; `away`: how long A stays away
+// before B publishes (past a session that wrongly expired after 1 s).
+void persistent_session(int protocol, std::uint32_t expiry = 86400,
+                        std::chrono::milliseconds away = std::chrono::milliseconds(0)) {
   Mosquitto broker;
   boost::asio::io_context io;
   auto guard = boost::asio::make_work_guard(io);
   const std::string id = "sb-client-a-v" + std::to_string(protocol);
+  auto a_options = [&] {
+    ClientOptions o = options(broker.uri(), id, protocol);
+    o.session_expiry_s = expiry;
+    return o;
+  };
   {
-    Probe a(io, options(broker.uri(), id, protocol));
+    Probe a(io, a_options());
     a.client->start();
     REQUIRE(run_until(io, [&] { return a.connects == 1; }));
     a.client->subscribe({{"dev/+/state", 1}});
@@ -292,6 +300,7 @@ void persistent_session(int protocol) {
     REQUIRE(run_until(io, [&] { return !a.got.empty(); }));
     stop_and_destroy(io, a);
   }
+  std::this_thread::sleep_for(away);
   Probe b(io, options(broker.uri(), "sb-client-b-v" + std::to_string(protocol), protocol));
   b.client->start();
   REQUIRE(run_until(io, [&] { return b.connects == 1; }));
@@ -301,7 +310,7 @@ void persistent_session(int protocol) {
                       [&](PublishStatus st, std::string) { acked += st == PublishStatus::Ok; });
   REQUIRE(run_until(io, [&] { return acked == 20; }));
 
-  Probe a2(io, options(broker.uri(), id, protocol));
+  Probe a2(io, a_options());
   a2.client->start();  // no subscribe(): the session holds the subscription
   CHECK(run_until(io, [&] { return a2.got.size() >= 20; }));
   std::vector<std::string> payloads;
@@ -394,6 +403,13 @@ TEST_CASE("mqtt client: persistent session delivers QoS 1 published while away (
 TEST_CASE("mqtt client: persistent session delivers QoS 1 published while away (5)") {
   REQUIRE_MOSQUITTO();
   persistent_session(5);
+}
+
+TEST_CASE("mqtt client: session expiry 4294967295 (MQTT 5 \"never expires\") is sent as is, not as 1 s") {
+  REQUIRE_MOSQUITTO();
+  // Away 2.5 s: a session expiry wrongly sent as 1 s has ended by then, and the 20
+  // publishes made meanwhile would be lost.
+  persistent_session(5, 4294967295u, std::chrono::milliseconds(2500));
 }
 
 TEST_CASE("mqtt client: broker restart -> disconnected, reconnected, publishing works again") {

@@ -145,14 +145,58 @@ TEST_CASE("route table: the id memory is bounded") {
   CHECK(table.command_topic("e", r) == "h/E/set");  // the latest is always remembered
 }
 
-TEST_CASE("route table: subscription filters are deduplicated with the highest qos") {
+TEST_CASE("route table: subscription filters are deduplicated, always QoS 1 whatever the route's qos") {
+  // SPEC §6 "QoS 1 subscriptions": the route's qos is for published commands. QoS 0
+  // would queue nothing while we are down; QoS 2 loses a message on a kill -9
+  // between PUBREC and PUBREL (MQTT 3.1.1, no Paho persistence).
   std::vector<Route> rs;
   rs.push_back(route("{id}", "home/{id}/state", "home/{id}/set", "home/{id}/status"));
   rs.back().qos = 0;
   rs.push_back(route("x-{id}", "home/{id}/state", "", "other/{id}"));
   rs.back().qos = 1;
+  rs.push_back(route("y-{id}", "y/{id}/state", "y/{id}/set"));
+  rs.back().qos = 2;
   RouteTable table(std::move(rs));
-  CHECK(table.filters() == std::vector<Subscription>{{"home/+/state", 1}, {"home/+/status", 0}, {"other/+", 1}});
+  CHECK(table.filters() ==
+        std::vector<Subscription>{{"home/+/state", 1}, {"home/+/status", 1}, {"other/+", 1}, {"y/+/state", 1}});
+}
+
+TEST_CASE("route table: a fixed device is not hidden by a catch-all route listed before it") {
+  std::vector<Route> rs;
+  rs.push_back(route("{id}", "home/{id}/state", ""));             // catch-all, state only
+  rs.push_back(route("garage-door", "", "garage/set"));            // fixed, command only
+  rs.push_back(route("{room}-{id}", "rooms/{room}/{id}", "rooms/{room}/{id}/set"));
+  RouteTable table(std::move(rs));
+  const Route* r = nullptr;
+  CHECK(table.route_of("garage-door") == &table.routes()[1]);
+  CHECK(table.route_of("Garage-Door") == &table.routes()[1]);
+  CHECK(table.command_topic("garage-door", r) == "garage/set");
+  CHECK(r == &table.routes()[1]);
+  // Even once the catch-all has seen a publish for that id, the exact id wins.
+  REQUIRE(table.classify("home/garage-door/state"));
+  CHECK(table.route_of("garage-door") == &table.routes()[1]);
+  CHECK(table.command_topic("garage-door", r) == "garage/set");
+  CHECK(r == &table.routes()[1]);
+  // Templated ids keep config order.
+  CHECK(table.route_of("kitchen") == &table.routes()[0]);
+  CHECK(table.route_of("hall-lamp") == &table.routes()[0]);
+  CHECK(table.command_topic("hall-lamp", r) == "rooms/hall/lamp/set");
+  CHECK(r == &table.routes()[2]);
+}
+
+TEST_CASE("command_payload: the body or its template; no body, no command") {
+  Route plain = route("{id}", "", "c/{id}");
+  CHECK(command_payload(plain, "ON") == "ON");
+  CHECK_FALSE(command_payload(plain, ""));  // subject only / empty <body/>: refused
+  Route tmpl = route("{id}", "", "c/{id}");
+  std::string error;
+  tmpl.command_template = CommandTemplate::parse(R"({"state": "{body}"})", error);
+  REQUIRE(tmpl.command_template);
+  CHECK(command_payload(tmpl, "ON") == R"({"state": "ON"})");
+  CHECK_FALSE(command_payload(tmpl, ""));
+  Route retained = plain;
+  retained.retain = true;  // an empty payload would delete the retained command
+  CHECK_FALSE(command_payload(retained, ""));
 }
 
 TEST_CASE("render_state: text, JSON body, and raw fallbacks with a warning") {
@@ -175,6 +219,34 @@ TEST_CASE("render_state: text, JSON body, and raw fallbacks with a warning") {
   CHECK(warning.find("/t") != std::string::npos);
   // A JSON string may carry characters XML cannot: replaced, not put in the stanza.
   CHECK(render_state(js, R"({"t": "a\u0000b"})", warning) == "a\xef\xbf\xbd" "b °C");
+}
+
+TEST_CASE("render_state: JSON nested too deep is delivered raw, never parsed (no stack overflow)") {
+  Route js = route("{id}", "s/{id}", "");
+  js.format = Format::Json;
+  std::string error;
+  js.body = *BodyTemplate::parse("{/t}", error);
+  // 200 KB: {"t": [[[[...]]]]} with 100k levels; rendering /t would dump it recursively.
+  std::string deep = R"({"t": )";
+  deep.append(100000, '[');
+  deep.append(100000, ']');
+  deep += "}";
+  std::string warning;
+  std::string out = render_state(js, deep, warning);
+  CHECK(warning.find("not valid JSON") != std::string::npos);
+  CHECK(warning.find("deeper than 256") != std::string::npos);
+  CHECK(out == payload_text(deep).text);  // raw (truncated to the text cap)
+  // Only an opening bracket run, as a broken publisher might send.
+  const std::string open_only(200000, '[');
+  CHECK(render_state(js, open_only, warning) == payload_text(open_only).text);
+  CHECK(warning.find("not valid JSON") != std::string::npos);
+  // Up to the limit it is still JSON.
+  std::string ok = R"({"t": )";
+  ok.append(255, '[');
+  ok.append(255, ']');
+  ok += "}";
+  CHECK(render_state(js, ok, warning) == std::string(255, '[') + std::string(255, ']'));
+  CHECK(warning.empty());
 }
 
 TEST_CASE("availability payloads") {
